@@ -1,0 +1,20 @@
+namespace Dream.Core.Model;
+
+/// <summary>
+/// The one contract every backend implements (reference, cpu, ilgpu-cpu, cuda, opencl): a full bidirectional
+/// forward pass over the canvas that returns logits only for the rows the sampler asks for. Thanks to Dream's
+/// logits shift the loop needs row p−1 for each masked position p, so at 152064 vocabulary most of lm_head is
+/// never computed.
+/// </summary>
+public interface IForwardModel : IDisposable
+{
+    DreamConfig Config { get; }
+
+    /// <summary>The name `--backend` takes for this implementation.</summary>
+    string BackendName { get; }
+
+    /// <param name="input">ids, optional padding mask and positions, [B, T].</param>
+    /// <param name="rows">flat row indices b·T + t whose logits are wanted, in any order.</param>
+    /// <param name="logits">[rows.Length, V] row-major float32, written in the order of <paramref name="rows"/>.</param>
+    void Forward(ForwardInput input, ReadOnlySpan<int> rows, Span<float> logits);
+}
