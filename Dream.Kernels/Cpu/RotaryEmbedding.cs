@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Dream.Kernels.Cpu;
@@ -31,6 +32,7 @@ public static unsafe class RotaryEmbedding
     /// <param name="x">[T, heads, Dh] row-major, rotated in place.</param>
     /// <param name="cos">[T, Dh/2] from <see cref="Tables"/>.</param>
     /// <param name="sin">[T, Dh/2] from <see cref="Tables"/>.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(Span<float> x, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, int tokens, int heads, int headDim)
     {
         int half = headDim / 2;
@@ -46,6 +48,7 @@ public static unsafe class RotaryEmbedding
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rotate(float* first, float* c, float* s, int half)
     {
         float* second = first + half;

@@ -1,16 +1,19 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Dream.Kernels.Cpu;
 
 /// <summary>
-/// SwiGLU gating: out = silu(gate) · up, silu(x) = x / (1 + e^(−x)), written with Vector512/Vector256 so that
-/// the three operations are one pass (TensorPrimitives would need three) with the same formula as the reference.
+/// SwiGLU gating: out = silu(gate) · up, silu(x) = x / (1 + e^(−x)), written with Vector256 so that the three
+/// operations are one pass (TensorPrimitives would need three) with the same formula as the reference.
+/// Vector256, not Vector512: .NET 10's Vector512.Exp measured 2.6× slower than Vector256.Exp on an AVX-512 Zen 4.
 /// </summary>
 public static unsafe class SwiGlu
 {
     /// <param name="gate">[T, F].</param>
     /// <param name="up">[T, F].</param>
     /// <param name="output">[T, F] (may alias gate or up).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> output, int count)
     {
         if (gate.Length < count || up.Length < count || output.Length < count)
@@ -20,14 +23,6 @@ public static unsafe class SwiGlu
         fixed (float* o = output)
         {
             int i = 0;
-            if (Vector512.IsHardwareAccelerated)
-            {
-                for (; i <= count - 16; i += 16)
-                {
-                    var x = Vector512.Load(g + i);
-                    (x / (Vector512<float>.One + Vector512.Exp(-x)) * Vector512.Load(u + i)).Store(o + i);
-                }
-            }
             if (Vector256.IsHardwareAccelerated)
             {
                 for (; i <= count - 8; i += 8)

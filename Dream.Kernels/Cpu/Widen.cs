@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using Dream.Core.Checkpoint;
@@ -30,6 +31,7 @@ public static unsafe class Widen
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Bf16ToFloat32(ushort* source, float* destination, int count)
     {
         int i = 0;
