@@ -33,6 +33,7 @@ public static class DreamCommand
             string[] rest = args[1..];
             return command switch
             {
+                "info" => InfoCommand.Run(new CommandLine(command, rest, new[] { "model" }, Array.Empty<string>()), stdout),
                 "verify" => VerifyCommand.Run(new CommandLine(command, rest, new[] { "golden", "only", "backend" }, Array.Empty<string>()), stdout),
                 _ => throw new UsageException($"dream: unknown command '{command}' (try 'dream --help')"),
             };
