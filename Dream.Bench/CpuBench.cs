@@ -180,7 +180,7 @@ public static class CpuBench
                 using var ws = new CpuWorkspace(workers);
                 Warm(() => Dream.Kernels.Cpu.Linear.Forward(x, weight, default, y, m, k, n, ws));
                 CheckSamples(x, w, y, m, k, n);
-                int reps = flops > 1e10 ? 3 : 20;
+                int reps = flops > 1e10 ? 5 : 40;
                 double best = Best(reps, () => Dream.Kernels.Cpu.Linear.Forward(x, weight, default, y, m, k, n, ws));
                 double gflops = flops / best / 1e9;
                 double peakShare = (double)workers / cores;
@@ -266,9 +266,9 @@ public static class CpuBench
             double worst = 0;
             for (int i = 0; i < logits.Length; i++) worst = Math.Max(worst, Math.Abs(logits[i] - expected[i]));
             if (!(worst <= 1e-3)) throw new InvalidOperationException($"cpu logits differ from the reference by {worst}");
-            double forwardMs = Best(20, () => model.Forward(input, rows, logits)) * 1e3;
+            double forwardMs = Best(50, () => model.Forward(input, rows, logits)) * 1e3;
             // 82 forwards as the loop runs them: one more position revealed before each.
-            double puzzle = Best(3, () =>
+            double puzzle = Best(5, () =>
             {
                 var canvas = PuzzleCanvas(dir, config);
                 for (int step = 0; step < 82; step++)

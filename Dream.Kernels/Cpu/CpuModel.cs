@@ -30,6 +30,7 @@ public sealed class CpuModel : IForwardModel
     private readonly float _eps;
     private readonly CpuWorkspace _workspace;
     private readonly CpuRunState _state;
+    private bool _disposed;
 
     public DreamConfig Config { get; }
     public string BackendName => "cpu";
@@ -57,6 +58,7 @@ public sealed class CpuModel : IForwardModel
 
     public void Forward(ForwardInput input, ReadOnlySpan<int> rows, Span<float> logits)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         ForwardChecks.Validate(Config, input, rows, logits.Length);
         int batch = input.Batch, n = input.Length, m = batch * n;
         int d = Config.HiddenSize, f = Config.IntermediateSize, kvDim = Config.KvDim;
@@ -115,6 +117,7 @@ public sealed class CpuModel : IForwardModel
 
     public void Dispose()
     {
+        _disposed = true;
         _workspace.Dispose();
         _state.Dispose();
     }

@@ -38,5 +38,11 @@ public sealed unsafe class NativeBuffer : IDisposable
         Capacity = 0;
     }
 
-    public void Dispose() => Free();
+    public void Dispose()
+    {
+        Free();
+        GC.SuppressFinalize(this);
+    }
+
+    ~NativeBuffer() => Free();
 }
