@@ -9,12 +9,13 @@ namespace Dream.Kernels.Cpu;
 ///   P = softmax_rows(S)                        (max subtracted first; never TensorPrimitives.SoftMax)
 ///   O_h = P·V_g / rowsum                       [Tq, Dh]
 /// Both products run through the blocked <see cref="Gemm"/> on one worker; the parallel unit is
-/// (b, h, a chunk of 64 query rows). A padded query row outputs zeros, as the official 4-D mask makes it.
+/// (b, h, a chunk of 60 query rows). A padded query row outputs zeros, as the official 4-D mask makes it.
 /// </summary>
 public static unsafe class Attention
 {
-    /// <summary>Query rows per task: large enough that packing K and V (T·Dh each) is a small share of the work.</summary>
-    public const int QueryChunk = 64;
+    /// <summary>Query rows per task: large enough that packing K and V (T·Dh each) is a small share of the work, and a
+    /// multiple of the micro-kernel's 6 rows so that full chunks never take the edge-tile path.</summary>
+    public const int QueryChunk = 60;
 
     /// <param name="q">[B, T, H, Dh] row-major (after RoPE).</param>
     /// <param name="k">[B, T, Hkv, Dh] row-major (after RoPE).</param>
