@@ -45,7 +45,7 @@ internal static class LegacyTokenizerFiles
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var entry in doc.RootElement.EnumerateObject())
         {
-            if (!entry.Value.TryGetInt32(out int id) || id < 0)
+            if (!TokenizerJsonFile.IsId(entry.Value, out int id))
                 throw new DreamFormatException(path, entry.Name, $"expected a non-negative integer id, found {entry.Value.GetRawText()}");
             vocab[entry.Name] = id;
         }

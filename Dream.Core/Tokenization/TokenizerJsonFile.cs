@@ -88,7 +88,7 @@ internal static class TokenizerJsonFile
         {
             string item = $"added_tokens[{i++}]";
             if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("id", out var idElement)
-                || !idElement.TryGetInt32(out int id) || id < 0)
+                || !IsId(idElement, out int id))
                 throw new DreamFormatException(path, item + ".id", "missing or not a non-negative integer");
             tokens.Add(ReadAddedToken(entry, id, path, item));
         }
@@ -102,7 +102,7 @@ internal static class TokenizerJsonFile
         if (type is not null && type != "BPE")
             throw new DreamFormatException(path, "model.type", $"model type '{type}' is not supported; only BPE is");
         if (model.TryGetProperty("dropout", out var dropout) && dropout.ValueKind != JsonValueKind.Null
-            && !(dropout.TryGetDouble(out double p) && p == 0))
+            && !(dropout.ValueKind == JsonValueKind.Number && dropout.TryGetDouble(out double p) && p == 0))
             throw new DreamFormatException(path, "model.dropout", "BPE dropout is not supported (it makes encoding random)");
         if (OptionalString(model, "unk_token", path, "model") is { } unk)
             throw new DreamFormatException(path, "model.unk_token", $"unk_token '{unk}' is not supported (byte-level BPE never needs one)");
@@ -121,7 +121,7 @@ internal static class TokenizerJsonFile
         var result = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var entry in vocab.EnumerateObject())
         {
-            if (!entry.Value.TryGetInt32(out int id) || id < 0)
+            if (!IsId(entry.Value, out int id))
                 throw new DreamFormatException(path, $"model.vocab[\"{entry.Name}\"]", $"expected a non-negative integer id, found {entry.Value.GetRawText()}");
             result[entry.Name] = id;
         }
@@ -199,6 +199,13 @@ internal static class TokenizerJsonFile
         if (!root.TryGetProperty("decoder", out var decoder) || decoder.ValueKind != JsonValueKind.Object
             || !HasString(decoder, "type", "ByteLevel"))
             throw new DreamFormatException(path, "decoder", $"only the ByteLevel decoder is supported, found {(root.TryGetProperty("decoder", out var d) ? Describe(d) : "none")}");
+    }
+
+    /// <summary>A JSON number that is a non-negative 32-bit integer.</summary>
+    public static bool IsId(JsonElement v, out int id)
+    {
+        id = -1;
+        return v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out id) && id >= 0;
     }
 
     private static bool HasString(JsonElement obj, string name, string value) =>
