@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Dream.Core.Tokenization;
 
@@ -20,6 +21,7 @@ public static class BpeMerger
     private const int StackLimit = 128;
 
     /// <summary>Merges <paramref name="symbols"/> in place; returns how many symbols remain (at the front).</summary>
+    [SkipLocalsInit]   // the scratch is fully written before it is read; zeroing it cost more than the merging
     public static int Merge(MergeTable merges, Span<int> symbols)
     {
         int n = symbols.Length;
@@ -27,8 +29,8 @@ public static class BpeMerger
 
         int[]? rentedInts = null;
         long[]? rentedHeap = null;
-        Span<int> links = n <= StackLimit ? stackalloc int[2 * StackLimit] : (rentedInts = ArrayPool<int>.Shared.Rent(2 * n));
-        Span<long> heap = n <= StackLimit ? stackalloc long[3 * StackLimit] : (rentedHeap = ArrayPool<long>.Shared.Rent(3 * n));
+        Span<int> links = n <= StackLimit ? stackalloc int[2 * n] : (rentedInts = ArrayPool<int>.Shared.Rent(2 * n));
+        Span<long> heap = n <= StackLimit ? stackalloc long[3 * n] : (rentedHeap = ArrayPool<long>.Shared.Rent(3 * n));
         try
         {
             return Merge(merges, symbols, links[..n], links.Slice(n, n), heap);

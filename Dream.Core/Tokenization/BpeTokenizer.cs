@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Dream.Core.Tokenization;
@@ -208,6 +209,7 @@ public sealed class BpeTokenizer
         }
     }
 
+    [SkipLocalsInit]   // byte and symbol scratch are written before they are read
     private void EncodePiece(ReadOnlySpan<char> piece, List<int> ids)
     {
         if (_cache.TryGet(piece, out int[] cached))
@@ -219,11 +221,11 @@ public sealed class BpeTokenizer
         int maxBytes = Encoding.UTF8.GetMaxByteCount(piece.Length);
         byte[]? rentedBytes = null;
         int[]? rentedSymbols = null;
-        Span<byte> bytes = maxBytes <= StackBytes ? stackalloc byte[StackBytes] : (rentedBytes = ArrayPool<byte>.Shared.Rent(maxBytes));
+        Span<byte> bytes = maxBytes <= StackBytes ? stackalloc byte[maxBytes] : (rentedBytes = ArrayPool<byte>.Shared.Rent(maxBytes));
         try
         {
             int byteCount = Encoding.UTF8.GetBytes(piece, bytes);
-            Span<int> symbols = byteCount <= StackBytes ? stackalloc int[StackBytes] : (rentedSymbols = ArrayPool<int>.Shared.Rent(byteCount));
+            Span<int> symbols = byteCount <= StackBytes ? stackalloc int[byteCount] : (rentedSymbols = ArrayPool<int>.Shared.Rent(byteCount));
             int count = 0;
             foreach (byte b in bytes[..byteCount])
             {
