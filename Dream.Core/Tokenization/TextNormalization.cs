@@ -12,12 +12,12 @@ namespace Dream.Core.Tokenization;
 ///
 /// NFC: the `normalizer` of Qwen2 tokenizers. Text with no character at or above U+0300 is already NFC (nothing
 /// below the combining diacritics decomposes or composes), which skips the ICU call for ASCII and Latin-1.
-/// Two characters sets are "blockers": the text is normalized in parts around them and they are kept as they are.
+/// Two sets of characters are "blockers": the text is normalized in parts around them and they are kept as they are.
 /// <list type="bullet">
 /// <item>U+FFFE, which .NET's ICU path refuses; it never decomposes or composes, so this changes nothing else.</item>
-/// <item><see cref="UnknownToReference"/>: Hugging Face normalizes with Unicode 9.0 tables, so to it every later
-///   character is an inert starter (combining class 0, no decomposition, no composition), while ICU reorders and
-///   composes it — e.g. U+0344 U+08D1 stays in that order in Hugging Face but not in ICU.</item>
+/// <item><see cref="UnknownToReference"/>: Hugging Face's normalization tables behave as Unicode 9.0, so to it
+///   every later character is an inert starter (combining class 0, no decomposition, no composition), while ICU
+///   reorders and composes it — e.g. U+0344 U+08D1 stays in that order in Hugging Face but not in ICU.</item>
 /// </list>
 /// </summary>
 public static class TextNormalization
