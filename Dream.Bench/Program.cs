@@ -7,12 +7,21 @@ public static class Program
     {
         string name = args.Length > 0 ? args[0] : "";
         string[] rest = args.Length > 0 ? args[1..] : [];
-        switch (name)
+        const string Usage = "usage: Dream.Bench tokenizer [--tokenizer PATH] [--corpus PATH] [--mb N]";
+        try
         {
-            case "tokenizer": return TokenizerBench.Run(rest, Console.Out);
-            default:
-                Console.Error.WriteLine("usage: Dream.Bench tokenizer [--tokenizer PATH] [--corpus PATH] [--mb N]");
-                return 2;
+            switch (name)
+            {
+                case "tokenizer": return TokenizerBench.Run(rest, Console.Out);
+                default:
+                    Console.Error.WriteLine(Usage);
+                    return 2;
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            Console.Error.WriteLine($"{e.Message}\n{Usage}");
+            return 2;
         }
     }
 }

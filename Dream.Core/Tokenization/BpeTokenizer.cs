@@ -149,6 +149,8 @@ public sealed class BpeTokenizer
     public int[][] EncodeBatch(IReadOnlyList<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);
+        for (int i = 0; i < texts.Count; i++)
+            if (texts[i] is null) throw new ArgumentException($"texts[{i}] is null", nameof(texts));
         var result = new int[texts.Count][];
         Parallel.For(0, texts.Count, i => result[i] = Encode(texts[i]));
         return result;

@@ -109,5 +109,6 @@ public class BpeTokenizerTests
     {
         Assert.Throws<ArgumentNullException>(() => Tok.Encode(null!));
         Assert.Throws<ArgumentNullException>(() => Tok.EncodeBatch(null!));
+        Assert.Throws<ArgumentException>(() => Tok.EncodeBatch(["a", null!]));
     }
 }
