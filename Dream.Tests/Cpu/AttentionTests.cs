@@ -11,7 +11,7 @@ public static class AttentionArbitrary
 {
     public static Arbitrary<AttentionCase> Case() => CpuCheck.Arbitrary(
         from b in Gen.Choose(1, 3)
-        from t in LinearArbitrary.Size(150, 1, 2, 63, 64, 65, 129)
+        from t in LinearArbitrary.Size(150, 1, 2, 59, 60, 61, 121)
         from kv in Gen.Choose(1, 3)
         from g in Gen.Choose(1, 4)
         from dh in LinearArbitrary.Size(140, 1, 16, 17, 32, 64, 128)
