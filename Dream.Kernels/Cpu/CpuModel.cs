@@ -67,17 +67,17 @@ public sealed class CpuModel : IForwardModel
         var ws = _workspace;
         s.Ensure(m, rows.Length);
 
-        var h = s.Hidden.Span(m * (long)d);
-        var a = s.Normed.Span(m * (long)d);
-        var q = s.Q.Span(m * (long)d);
-        var k = s.K.Span(m * (long)kvDim);
-        var v = s.V.Span(m * (long)kvDim);
-        var attended = s.Attended.Span(m * (long)d);
-        var delta = s.Delta.Span(m * (long)d);
-        var gate = s.Gate.Span(m * (long)f);
-        var up = s.Up.Span(m * (long)f);
-        var cos = s.Cos.Span(m * (long)(dh / 2));
-        var sin = s.Sin.Span(m * (long)(dh / 2));
+        var h = s.Hidden.Span(m * (long)d);                 // [M, D] residual stream
+        var a = s.Normed.Span(m * (long)d);                 // [M, D]
+        var q = s.Q.Span(m * (long)d);                      // [M, H·Dh] (H·Dh = D)
+        var k = s.K.Span(m * (long)kvDim);                  // [M, Hkv·Dh]
+        var v = s.V.Span(m * (long)kvDim);                  // [M, Hkv·Dh]
+        var attended = s.Attended.Span(m * (long)d);        // [M, H·Dh]
+        var delta = s.Delta.Span(m * (long)d);              // [M, D]
+        var gate = s.Gate.Span(m * (long)f);                // [M, F]
+        var up = s.Up.Span(m * (long)f);                    // [M, F]
+        var cos = s.Cos.Span(m * (long)(dh / 2));           // [M, Dh/2]
+        var sin = s.Sin.Span(m * (long)(dh / 2));           // [M, Dh/2]
 
         Embedding.Forward(_embedding, input.Ids, h, m, d);
         s.UpdateRotaryTables(input.Positions);
