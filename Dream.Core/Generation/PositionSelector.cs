@@ -24,37 +24,38 @@ public static class PositionSelector
     /// <summary>
     /// k positions without replacement from softmax(confidence / alg_temp) — the distribution of the official
     /// torch.multinomial(softmax(conf / alg_temp), k) — by the Gumbel-top-k trick (Vieira 2014; Kool, van Hoof and
-    /// Welling 2019): the k largest conf/alg_temp + G with G = −log(E), E ~ Exp(1). Working in log space means
-    /// a small alg_temp never underflows the weights to zero (where the official float32 softmax would, and
-    /// torch.multinomial then refuses), and alg_temp → 0 tends to <see cref="MostConfident"/>. Exactly n draws,
-    /// whatever the confidences, so a seed's stream never depends on the backend's logits.
+    /// Welling 2019): the k largest (conf − max conf)/alg_temp + G with G = −log(E), E ~ Exp(1). Working in log
+    /// space means a small alg_temp never underflows the weights to zero (where the official float32 softmax
+    /// would, and torch.multinomial then refuses), and as alg_temp → 0 it becomes <see cref="MostConfident"/> wherever
+    /// the top confidences are distinct (among tied maxima the limit is uniform, as softmax's is). Keys are ranked as float32 with <see cref="DescendingOrder"/> (equal keys: lowest position), so
+    /// the order never depends on a sort's stability. Exactly n draws, whatever the confidences, so a seed's
+    /// stream never depends on the backend's logits.
     /// </summary>
     /// <param name="confidence">[n] confidence of each candidate.</param>
     /// <param name="algTemp">&gt; 0.</param>
     /// <param name="k">how many to pick, 0 ≤ k ≤ n.</param>
     /// <param name="rng">consumed: n draws.</param>
     /// <param name="keys">scratch, at least n long.</param>
-    /// <param name="order">scratch, at least n long.</param>
     /// <param name="chosen">[k] receives candidate indices, highest key first.</param>
-    public static void Sample(ReadOnlySpan<float> confidence, float algTemp, int k, SplitMix64 rng,
-        Span<double> keys, Span<int> order, Span<int> chosen)
+    public static void Sample(ReadOnlySpan<float> confidence, float algTemp, int k, SplitMix64 rng, Span<ulong> keys, Span<int> chosen)
     {
         CheckCounts(confidence.Length, k, keys.Length, chosen.Length);
         ArgumentNullException.ThrowIfNull(rng);
         if (!(algTemp > 0f) || float.IsInfinity(algTemp))
             throw new ArgumentOutOfRangeException(nameof(algTemp), algTemp, "alg_temp must be a finite number > 0 to sample positions");
         int n = confidence.Length;
-        if (order.Length < n) throw new ArgumentException($"order scratch has {order.Length} entries, need {n}", nameof(order));
+        float max = float.NegativeInfinity;
+        foreach (float c in confidence) if (c > max) max = c;
 
         for (int i = 0; i < n; i++)
         {
             // E from 1 − u ∈ (0, 1]; the floor keeps u = 0 (log 1 = 0) finite.
             double exponential = Math.Max(-Math.Log(1.0 - rng.NextDouble()), double.Epsilon);
-            keys[i] = -((double)confidence[i] / algTemp - Math.Log(exponential));   // negated: the sort is ascending
-            order[i] = i;
+            double key = ((double)confidence[i] - max) / algTemp - Math.Log(exponential);
+            keys[i] = DescendingOrder.Key((float)key, i);
         }
-        keys[..n].Sort(order[..n]);
-        order[..k].CopyTo(chosen);
+        keys[..n].Sort();
+        for (int r = 0; r < k; r++) chosen[r] = DescendingOrder.Index(keys[r]);
     }
 
     private static void CheckCounts(int n, int k, int keys, int chosen)
