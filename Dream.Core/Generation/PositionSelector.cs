@@ -26,9 +26,10 @@ public static class PositionSelector
     /// torch.multinomial(softmax(conf / alg_temp), k) — by the Gumbel-top-k trick (Vieira 2014; Kool, van Hoof and
     /// Welling 2019): the k largest (conf − max conf)/alg_temp + G with G = −log(E), E ~ Exp(1). Working in log
     /// space means a small alg_temp never underflows the weights to zero (where the official float32 softmax
-    /// would, and torch.multinomial then refuses), and as alg_temp → 0 it becomes <see cref="MostConfident"/> wherever
-    /// the top confidences are distinct (among tied maxima the limit is uniform, as softmax's is). Keys are ranked as float32 with <see cref="DescendingOrder"/> (equal keys: lowest position), so
-    /// the order never depends on a sort's stability. Exactly n draws, whatever the confidences, so a seed's
+    /// would, and torch.multinomial then refuses), and as alg_temp → 0 it becomes <see cref="MostConfident"/>
+    /// wherever the top confidences are distinct (among tied maxima the limit is uniform, as softmax's is). Keys
+    /// are ranked as float32 with <see cref="DescendingOrder"/> (equal keys: lowest position), so the order never
+    /// depends on a sort's stability. Exactly n draws, whatever the confidences, so a seed's
     /// stream never depends on the backend's logits.
     /// </summary>
     /// <param name="confidence">[n] confidence of each candidate.</param>
