@@ -1,0 +1,57 @@
+using System.Numerics;
+
+namespace Dream.Reference;
+
+/// <summary>
+/// Rotary position embedding in Hugging Face's rotate-half ("NeoX") layout, as Qwen2 and Dream use it:
+///   inv_freq[j] = 1 / theta^(2j/Dh),  angle[t, j] = pos[t] · inv_freq[j]  for j in [0, Dh/2)
+///   x'[i]        = x[i]·cos − x[i + Dh/2]·sin      (i &lt; Dh/2)
+///   x'[i + Dh/2] = x[i + Dh/2]·cos + x[i]·sin
+/// The angles, cos and sin are computed in float32 exactly like the official code (which upcasts to float32
+/// for them whatever the model dtype), then widened to T.
+/// </summary>
+public static class RotaryEmbedding
+{
+    /// <summary>cos and sin tables for each token: [T, Dh/2] each (the second half of Hugging Face's table repeats the first).</summary>
+    public static (T[] Cos, T[] Sin) Tables<T>(int[] positions, int tokens, int headDim, double theta)
+        where T : IFloatingPointIeee754<T>
+    {
+        int half = headDim / 2;
+        var cos = new T[tokens * half];
+        var sin = new T[tokens * half];
+        for (int j = 0; j < half; j++)
+        {
+            // torch: 1.0 / (base ** (arange(0, dim, 2).float() / dim)), all in float32.
+            float exponent = (2 * j) / (float)headDim;
+            float invFreq = 1f / MathF.Pow((float)theta, exponent);
+            for (int t = 0; t < tokens; t++)
+            {
+                float angle = positions[t] * invFreq;
+                cos[t * half + j] = T.CreateChecked(MathF.Cos(angle));
+                sin[t * half + j] = T.CreateChecked(MathF.Sin(angle));
+            }
+        }
+        return (cos, sin);
+    }
+
+    /// <param name="x">[T, heads, Dh] row-major, rotated in place.</param>
+    /// <param name="cos">[T, Dh/2] from <see cref="Tables"/>.</param>
+    /// <param name="sin">[T, Dh/2] from <see cref="Tables"/>.</param>
+    public static void Apply<T>(T[] x, T[] cos, T[] sin, int tokens, int heads, int headDim)
+        where T : IFloatingPointIeee754<T>
+    {
+        int half = headDim / 2;
+        for (int t = 0; t < tokens; t++)
+        for (int h = 0; h < heads; h++)
+        {
+            int b = (t * heads + h) * headDim;
+            for (int i = 0; i < half; i++)
+            {
+                T c = cos[t * half + i], s = sin[t * half + i];
+                T first = x[b + i], second = x[b + i + half];
+                x[b + i] = first * c - second * s;
+                x[b + i + half] = second * c + first * s;
+            }
+        }
+    }
+}
