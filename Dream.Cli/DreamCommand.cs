@@ -46,6 +46,11 @@ public static class DreamCommand
         }
         catch (UsageException e) { stderr.WriteLine(e.Message); return 2; }
         catch (DreamFormatException e) { stderr.WriteLine($"dream: {e.Message}"); return 1; }
+        // The library validates its arguments (lengths, ids, options) and says what was wrong; that is the user's line.
+        catch (ArgumentException e) { stderr.WriteLine($"dream: {FirstLine(e.Message)}"); return 2; }
+        catch (IOException e) { stderr.WriteLine($"dream: {e.Message}"); return 1; }
         catch (OperationCanceledException) { stderr.WriteLine("dream: cancelled"); return 130; }
     }
+
+    private static string FirstLine(string message) => message.Split('\n')[0].TrimEnd();
 }
