@@ -1,11 +1,45 @@
+using Dream.Cli.Commands;
+using Dream.Core;
+
 namespace Dream.Cli;
 
-/// <summary>Dispatches `dream SUBCOMMAND ...` (kept free of Console so tests can drive it in-process).</summary>
+/// <summary>Dispatches `dream SUBCOMMAND ...`; kept free of Console so tests can drive it in-process.</summary>
 public static class DreamCommand
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public const string Usage = """
+        dream — Dream diffusion language models in pure C#
+
+        usage:
+          dream sudoku [PUZZLE] [--steps N] [--alg ALG] [--visual] [--backend NAME]
+          dream sudoku --eval FILE [--limit N] [--steps N] [--alg ALG] [--json]
+          dream generate --prompt TEXT [--model DIR|REPO_ID] [options]
+          dream chat [--model DIR|REPO_ID] [options]
+          dream infill "text with <|mask|> holes" [--model DIR|REPO_ID] [options]
+          dream info --model DIR|REPO_ID
+          dream verify --golden DIR [--only forward|generate|tokenizer] [--backend NAME]
+          dream bench [options]
+        """;
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel = default)
     {
-        stderr.WriteLine("dream: not implemented yet");
-        return 2;
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            stdout.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        try
+        {
+            string command = args[0];
+            string[] rest = args[1..];
+            return command switch
+            {
+                "info" => InfoCommand.Run(new CommandLine(command, rest, new[] { "model" }, Array.Empty<string>()), stdout),
+                "verify" => VerifyCommand.Run(new CommandLine(command, rest, new[] { "golden", "only", "backend" }, Array.Empty<string>()), stdout),
+                _ => throw new UsageException($"dream: unknown command '{command}' (try 'dream --help')"),
+            };
+        }
+        catch (UsageException e) { stderr.WriteLine(e.Message); return 2; }
+        catch (DreamFormatException e) { stderr.WriteLine($"dream: {e.Message}"); return 1; }
+        catch (OperationCanceledException) { stderr.WriteLine("dream: cancelled"); return 130; }
     }
 }

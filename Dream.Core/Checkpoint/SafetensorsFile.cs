@@ -83,6 +83,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
         long dataStart = 8 + (long)headerLength;
         long dataLength = fileLength - dataStart;
 
+        if (!System.Text.Unicode.Utf8.IsValid(headerBytes))
+            throw new DreamFormatException(Path, null, "header is not valid UTF-8");
         JsonDocument doc;
         try
         {

@@ -58,6 +58,7 @@ public sealed record DreamConfig
 
     public static DreamConfig Parse(ReadOnlySpan<byte> json, string path)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(json)) throw new DreamFormatException(path, null, "not valid UTF-8");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json.ToArray()); }
         catch (JsonException e) { throw new DreamFormatException(path, null, $"not valid JSON: {e.Message}", e); }
@@ -67,10 +68,13 @@ public sealed record DreamConfig
             if (root.ValueKind != JsonValueKind.Object) throw new DreamFormatException(path, null, "must be a JSON object");
             var reader = new JsonFields(root, path);
 
-            double theta = reader.OptionalDouble("rope_theta") ?? 10000.0;
-            if (root.TryGetProperty("rope_parameters", out var rp) && rp.ValueKind == JsonValueKind.Object
-                && rp.TryGetProperty("rope_theta", out _))
-                theta = new JsonFields(rp, path).OptionalDouble("rope_theta") ?? theta;
+            // Newer configs repeat theta under rope_parameters; two different values mean a broken file.
+            double? topTheta = reader.OptionalDouble("rope_theta");
+            double? nestedTheta = root.TryGetProperty("rope_parameters", out var rp) && rp.ValueKind == JsonValueKind.Object
+                ? new JsonFields(rp, path).OptionalDouble("rope_theta") : null;
+            if (topTheta is { } a && nestedTheta is { } b && a != b)
+                throw new DreamFormatException(path, "rope_theta", $"{a} disagrees with rope_parameters.rope_theta {b}");
+            double theta = topTheta ?? nestedTheta ?? 10000.0;
             CheckRopeScaling(root, path);
 
             var config = new DreamConfig

@@ -1,0 +1,31 @@
+using Dream.Cli.Verify;
+
+namespace Dream.Cli.Commands;
+
+/// <summary>
+/// `dream verify --golden DIR [--only forward|generate|tokenizer] [--backend NAME]`: the conformance run
+/// against the official code's outputs. One line per failing case, then `N passed, M failed`; exit 1 on any failure.
+/// </summary>
+public static class VerifyCommand
+{
+    public static int Run(CommandLine cl, TextWriter stdout)
+    {
+        cl.ExpectPositionals(0, "only options");
+        string golden = cl.String("golden") ?? throw new UsageException("dream verify: --golden DIR is required");
+        if (!Directory.Exists(golden)) throw new UsageException($"dream verify: golden directory '{golden}' not found");
+        string backend = cl.String("backend") ?? "reference";
+        string? only = cl.String("only");
+        if (only is not null and not ("forward" or "generate" or "tokenizer"))
+            throw new UsageException($"dream verify: --only takes forward, generate or tokenizer, got '{only}'");
+        _ = BackendFactory.Names.Contains(backend) ? 0 : throw new UsageException($"unknown backend '{backend}' (available: {string.Join(", ", BackendFactory.Names)})");
+
+        int passed = 0, failed = 0;
+        void Add((int Passed, int Failed) r) { passed += r.Passed; failed += r.Failed; }
+        if (only is null or "forward") Add(ForwardConformance.Run(golden, c => BackendFactory.Create(backend, c.Weights), stdout));
+        // Without --only, each part runs when its files are there; asked for by name, missing files are a failure.
+        bool hasTokenizerCases = File.Exists(Path.Combine(golden, GoldenTokenizerCases.FileName));
+        if (only is "tokenizer" || (only is null && hasTokenizerCases)) Add(TokenizerConformance.Run(golden, stdout));
+        stdout.WriteLine($"{passed} passed, {failed} failed");
+        return failed == 0 ? 0 : 1;
+    }
+}
