@@ -37,6 +37,7 @@ public sealed class IlgpuKernels : IDisposable
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> SwiGlu;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>> ResidualAdd;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> RowGather;
+    internal readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>> GpuSamplingGreedy;
 
     /// <param name="accelerator">The device the kernels are compiled for.</param>
     /// <param name="maxGroupSize">Upper bound on threads per explicit group (at most the device's own limit).</param>
@@ -62,6 +63,7 @@ public sealed class IlgpuKernels : IDisposable
         SwiGlu = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Ilgpu.SwiGlu.Kernel);
         ResidualAdd = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(Ilgpu.ResidualAdd.Kernel);
         RowGather = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.RowGather.Kernel);
+        GpuSamplingGreedy = accelerator.LoadStreamKernel<ArrayView<float>, int, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Ilgpu.GpuSampling.Kernel);
     }
 
     /// <summary>
@@ -80,6 +82,7 @@ public sealed class IlgpuKernels : IDisposable
         (Method(typeof(SwiGlu), nameof(Ilgpu.SwiGlu.Kernel)), false),
         (Method(typeof(ResidualAdd), nameof(Ilgpu.ResidualAdd.Kernel)), false),
         (Method(typeof(RowGather), nameof(Ilgpu.RowGather.Kernel)), false),
+        (Method(typeof(GpuSampling), nameof(Ilgpu.GpuSampling.Kernel)), true),
     ];
 
     private static MethodInfo Method(Type type, string name) =>
