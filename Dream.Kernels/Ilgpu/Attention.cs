@@ -11,7 +11,7 @@ namespace Dream.Kernels.Ilgpu;
 /// and a per-thread max; after one barrier every thread reads all the partial maxima, turns its own scores into
 /// exp(score − max) and a partial sum; after a second barrier every thread adds the partial sums, then threads
 /// stride over the head dimension accumulating Σ_s p_s·v[s] in key order and divide by the sum. Two barriers per
-/// group (the CPU simulator pays dearly for each). Shared memory: T scores + two floats per thread.
+/// group (the CPU simulator pays dearly for each). Shared memory: a row of up to 8192 scores + two floats per thread.
 /// </summary>
 public static class Attention
 {
@@ -24,12 +24,10 @@ public static class Attention
         int batch, int tokens, int heads, int kvHeads, int headDim)
     {
         if (batch * tokens == 0) return;
-        int group = kernels.ReductionGroupSize;
-        long sharedBytes = (long)(tokens + 2 * group) * sizeof(float);
-        if (sharedBytes > kernels.Accelerator.MaxSharedMemoryPerGroup)
-            throw new NotSupportedException($"attention over {tokens} tokens needs {sharedBytes} bytes of shared memory per group; the device offers {kernels.Accelerator.MaxSharedMemoryPerGroup}");
+        if (tokens > IlgpuKernels.MaxAttentionTokens)
+            throw new NotSupportedException($"attention over {tokens} tokens: this kernel keeps one row of scores in shared memory and takes at most {IlgpuKernels.MaxAttentionTokens}");
         float scale = 1f / MathF.Sqrt(headDim);
-        var config = new KernelConfig(batch * tokens * heads, group, SharedMemoryConfig.RequestDynamic<float>(tokens + 2 * group));
+        var config = new KernelConfig(batch * tokens * heads, kernels.ReductionGroupSize);
         kernels.Attention(config, q, k, v, isReal, output, tokens, heads, kvHeads, headDim, scale);
     }
 
@@ -45,17 +43,12 @@ public static class Attention
         int g = h / (heads / kvHeads);
         long outBase = (long)queryHead * headDim;
 
-        if (isReal[query] == 0)
-        {
-            // The whole group leaves together (the condition is uniform), so no barrier is skipped by part of it.
-            for (int i = tid; i < headDim; i += groupSize) output[outBase + i] = 0f;
-            return;
-        }
+        // A pad query row outputs zeros; its group still walks every barrier below (no return ahead of a barrier).
+        bool padQuery = isReal[query] == 0;
 
-        var shared = SharedMemory.GetDynamic<float>();
-        var scores = shared.SubView(0, tokens);                  // [T]
-        var partialMax = shared.SubView(tokens, groupSize);      // [group]
-        var partialSum = shared.SubView(tokens + groupSize, groupSize); // [group]
+        var scores = SharedMemory.Allocate<float>(IlgpuKernels.MaxAttentionTokens);  // [T]
+        var partialMax = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize);    // [group]
+        var partialSum = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize);    // [group]
 
         // Scores of this thread's keys (s ≡ tid mod group) and their max.
         float localMax = float.NegativeInfinity;
@@ -95,9 +88,10 @@ public static class Attention
         for (int i = tid; i < headDim; i += groupSize)
         {
             float acc = 0f;
-            for (int s = 0; s < tokens; s++)
-                acc += scores[s] * v[((long)(firstKey + s) * kvHeads + g) * headDim + i];
-            output[outBase + i] = acc / sum;
+            if (!padQuery)
+                for (int s = 0; s < tokens; s++)
+                    acc += scores[s] * v[((long)(firstKey + s) * kvHeads + g) * headDim + i];
+            output[outBase + i] = padQuery ? 0f : acc / sum;
         }
     }
 }

@@ -27,8 +27,7 @@ public static class GpuSampling
         if (rows == 0) return;
         ArgumentOutOfRangeException.ThrowIfLessThan(vocab, 1);
         int group = kernels.ReductionGroupSize;
-        var config = new KernelConfig(rows, group, SharedMemoryConfig.RequestDynamic<float>(4 * group));
-        kernels.GpuSamplingGreedy(config, logits, vocab, tokens, maxProb, margin, entropy);
+        kernels.GpuSamplingGreedy(new KernelConfig(rows, group), logits, vocab, tokens, maxProb, margin, entropy);
     }
 
     internal static void Kernel(ArrayView<float> logits, int vocab,
@@ -38,11 +37,10 @@ public static class GpuSampling
         int groupSize = Group.DimX;
         int row = Grid.IdxX;
         long rowBase = (long)row * vocab;
-        var shared = SharedMemory.GetDynamic<float>();
-        var first = shared.SubView(0, groupSize);             // [group] best p, then the max logit
-        var firstIndex = shared.SubView(groupSize, groupSize); // [group] its index (exact in float below 2^24)
-        var second = shared.SubView(2 * groupSize, groupSize); // [group] second-best p, then Σ exp
-        var terms = shared.SubView(3 * groupSize, groupSize);  // [group] Σ p·log(p + 1e-10)
+        var first = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize);      // [group] best p, then the max logit
+        var firstIndex = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize); // [group] its index (exact in float below 2^24)
+        var second = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize);    // [group] second-best p, then Σ exp
+        var terms = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize);     // [group] Σ p·log(p + 1e-10)
 
         float localMax = float.NegativeInfinity;
         for (int j = tid; j < vocab; j += groupSize)

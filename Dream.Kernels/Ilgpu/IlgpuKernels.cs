@@ -12,6 +12,20 @@ namespace Dream.Kernels.Ilgpu;
 /// </summary>
 public sealed class IlgpuKernels : IDisposable
 {
+    // Shared memory is allocated statically, with these compile-time sizes: ILGPU 1.5.3's OpenCL backend keeps
+    // the pointer to *dynamic* shared memory in a program-scope variable that concurrently running work-groups
+    // overwrite — harmless on a GPU, where every group sees the same local address, but a race on CPU OpenCL
+    // devices such as PoCL (measured: wrong attention outputs).
+
+    /// <summary>The most threads any explicitly grouped kernel uses (static shared arrays are this long).</summary>
+    public const int MaxGroupSize = 256;
+
+    /// <summary>Longest sequence <see cref="Attention"/> takes: its scores live in shared memory (32 KB).</summary>
+    public const int MaxAttentionTokens = 8192;
+
+    /// <summary>Floats of x that <see cref="Linear"/> stages per step (tile·chunk); W takes four times as many.</summary>
+    public const int LinearStage = 1024;
+
     public Accelerator Accelerator { get; }
 
     /// <summary>Threads per group of the row kernels (RmsNorm, Attention, sampling): a power of two.</summary>
@@ -40,17 +54,17 @@ public sealed class IlgpuKernels : IDisposable
     internal readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>> GpuSamplingGreedy;
 
     /// <param name="accelerator">The device the kernels are compiled for.</param>
-    /// <param name="maxGroupSize">Upper bound on threads per explicit group (at most the device's own limit).</param>
-    public IlgpuKernels(Accelerator accelerator, int maxGroupSize = 256)
+    /// <param name="maxGroupSize">Upper bound on threads per explicit group (at most the device's own limit and <see cref="MaxGroupSize"/>).</param>
+    public IlgpuKernels(Accelerator accelerator, int maxGroupSize = MaxGroupSize)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxGroupSize, 1);
         Accelerator = accelerator;
-        int limit = Math.Min(accelerator.MaxNumThreadsPerGroup, maxGroupSize);
+        int limit = Math.Min(Math.Min(accelerator.MaxNumThreadsPerGroup, maxGroupSize), MaxGroupSize);
         ReductionGroupSize = PowerOfTwoAtMost(limit);
         LinearTile = PowerOfTwoAtMost((int)Math.Sqrt(limit));
-        // (tile + 4·tile)·chunk floats of shared memory, kept within 24 KB (every device offers 48 KB): chunk 64 for
-        // 16×16 groups, 256 for the simulator's 4×4 groups — fewer chunks, fewer barriers, which the simulator pays for.
-        LinearChunk = Math.Min(256, PowerOfTwoAtMost(24 * 1024 / (sizeof(float) * (1 + Ilgpu.Linear.FeaturesPerThread) * LinearTile)));
+        // tile·chunk = LinearStage: chunk 64 for 16×16 groups, 256 for the simulator's 4×4 groups — fewer chunks,
+        // fewer barriers, which the simulator pays for.
+        LinearChunk = LinearStage / LinearTile;
         _dummy = accelerator.Allocate1D<float>(1);
 
         EmbeddingF32 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.Embedding.KernelF32);

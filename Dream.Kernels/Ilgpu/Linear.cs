@@ -29,8 +29,7 @@ public static class Linear
         int tile = kernels.LinearTile, chunk = kernels.LinearChunk, block = FeaturesPerThread * tile;
         var config = new KernelConfig(
             new Index2D((outFeatures + block - 1) / block, (tokens + tile - 1) / tile),
-            new Index2D(tile, tile),
-            SharedMemoryConfig.RequestDynamic<float>((tile + block) * chunk));
+            new Index2D(tile, tile));
         var b = bias ?? kernels.Dummy;
         int hasBias = bias is null ? 0 : 1;
         if (weight.IsBf16) kernels.LinearBf16(config, x, weight.Bf16, b, hasBias, y, tokens, inFeatures, outFeatures, chunk);
@@ -69,9 +68,8 @@ public static class Linear
         int tx = Group.IdxX, ty = Group.IdxY;
         int threads = tile * tile, lane = ty * tile + tx;
         int t0 = Grid.IdxY * tile, o0 = Grid.IdxX * block;
-        var shared = SharedMemory.GetDynamic<float>();
-        var xs = shared.SubView(0, tile * chunk);             // [tile tokens, chunk]
-        var ws = shared.SubView(tile * chunk, block * chunk); // [block features, chunk]
+        var xs = SharedMemory.Allocate<float>(IlgpuKernels.LinearStage);                     // [tile tokens, chunk]
+        var ws = SharedMemory.Allocate<float>(FeaturesPerThread * IlgpuKernels.LinearStage); // [block features, chunk]
 
         float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
         for (int k0 = 0; k0 < inFeatures; k0 += chunk)

@@ -17,8 +17,7 @@ public static class RmsNorm
     {
         if (tokens == 0) return;
         int group = kernels.ReductionGroupSize;
-        var config = new KernelConfig(tokens, group, SharedMemoryConfig.RequestDynamic<float>(group));
-        kernels.RmsNorm(config, x, weight, eps, y, dim);
+        kernels.RmsNorm(new KernelConfig(tokens, group), x, weight, eps, y, dim);
     }
 
     internal static void Kernel(ArrayView<float> x, ArrayView<float> weight, float eps, ArrayView<float> y, int dim)
@@ -26,7 +25,7 @@ public static class RmsNorm
         int tid = Group.IdxX;
         int groupSize = Group.DimX;
         long row = (long)Grid.IdxX * dim;
-        var partial = SharedMemory.GetDynamic<float>();  // [group]
+        var partial = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize);  // [group]
 
         float sumOfSquares = 0f;
         for (int i = tid; i < dim; i += groupSize) sumOfSquares += x[row + i] * x[row + i];
