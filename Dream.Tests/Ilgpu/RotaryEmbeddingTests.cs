@@ -7,8 +7,9 @@ namespace Dream.Tests.Ilgpu;
 
 /// <summary>
 /// RoPE. The host tables are the reference's tables bit for bit (positions up to 32767, both thetas in use).
-/// The rotation against Dream.Reference.RotaryEmbedding.Apply: each output is a·c ∓ b·s — two products and one
-/// add, each rounding once (or fused on a GPU): allowed |Δ| ≤ 4u·(|a·c| + |b·s|), u = 2^-24.
+/// The rotation against Dream.Reference.RotaryEmbedding.Apply: each output is a·c − b·s (first half) or b·c + a·s
+/// (second half) — two products and one add, each rounding once (or fused on a GPU): allowed |Δ| ≤ 4u·(sum of the
+/// two products' magnitudes), u = 2^-24.
 /// </summary>
 [Collection(IlgpuCollection.Name)]
 public class RotaryEmbeddingTests
@@ -58,7 +59,9 @@ public class RotaryEmbeddingTests
             int j = i % half;
             double a = x[rowBase + j], b = x[rowBase + j + half];
             double cj = cos[t * half + j], sj = sin[t * half + j];
-            return 1e-30 + 4 * U * (Math.Abs(a * cj) + Math.Abs(b * sj));
+            // First half: a·c − b·s; second half: b·c + a·s.
+            double products = i < half ? Math.Abs(a * cj) + Math.Abs(b * sj) : Math.Abs(b * cj) + Math.Abs(a * sj);
+            return 1e-30 + 4 * U * products;
         });
     });
 }
