@@ -10,6 +10,8 @@
 # git ignores; delete that folder to rebuild it. The host's .NET SDK and the repository are bind-mounted into the
 # chroot for the run and unmounted afterwards. Exits non-zero when a test fails or no OpenCL device is usable
 # (the device check test is required to pass, so a missing device cannot turn into silently skipped tests).
+# With OPENCL_RESULTS_DIR set to a folder inside the repository, a TRX file (prefix "opencl") is written there
+# too, so .ci/run can count these results with the rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -57,8 +59,16 @@ bind /dev /dev
 bind "$dotnet_root" "$dotnet_root"
 bind "$repo" "$repo"
 
+trx=""
+if [ -n "${OPENCL_RESULTS_DIR:-}" ]; then
+  mkdir -p "$OPENCL_RESULTS_DIR"
+  results=$(readlink -f "$OPENCL_RESULTS_DIR")
+  case "$results" in "$repo"/*) ;; *) echo "opencl.sh: OPENCL_RESULTS_DIR must lie inside the repository" >&2; exit 2;; esac
+  trx="--logger 'trx;LogFilePrefix=opencl' --results-directory '$results'"
+fi
+
 chroot "$root" /usr/bin/env -i \
   PATH="$dotnet_root:/usr/sbin:/usr/bin:/sbin:/bin" HOME=/tmp TMPDIR=/tmp DOTNET_ROOT="$dotnet_root" \
   DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 \
   DREAM_TEST_DEVICE=opencl DREAM_TEST_REQUIRE_DEVICE=1 \
-  /bin/sh -c "cd /tmp && dotnet test '$tests/Dream.Tests.dll' --filter 'FullyQualifiedName~Dream.Tests.Ilgpu' --logger 'console;verbosity=normal'"
+  /bin/sh -c "cd /tmp && dotnet test '$tests/Dream.Tests.dll' --filter 'FullyQualifiedName~Dream.Tests.Ilgpu' --logger 'console;verbosity=normal' $trx"
