@@ -16,7 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 root=$repo/.ci-work/opencl-root
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The Debian mirror this machine's apt already uses (its first "URIs:" or "deb" line ending in /debian).
+mirror=${DEBIAN_MIRROR:-$(grep -rhoE 'https?://[^ ]+/debian/?$|https?://[^ ]+/debian ' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1 | tr -d ' ')}
+[ -n "$mirror" ] || { echo "opencl.sh: no Debian mirror found in apt's sources; set DEBIAN_MIRROR" >&2; exit 2; }
 
 [ "$(id -u)" = 0 ] || { echo "opencl.sh: must run as root (debootstrap, mount, chroot)" >&2; exit 2; }
 dotnet_bin=$(command -v dotnet) || { echo "opencl.sh: no dotnet SDK on PATH" >&2; exit 2; }
