@@ -41,7 +41,7 @@ internal sealed class FakeForwardModel : IForwardModel
 
     public void Forward(ForwardInput input, ReadOnlySpan<int> rows, Span<float> logits)
     {
-        ForwardChecks.Validate(Config, input, rows, logits);
+        ForwardChecks.Validate(Config, input, rows, logits.Length);
         Forwards++;
         if (Record)
         {
