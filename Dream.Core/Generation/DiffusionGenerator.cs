@@ -11,27 +11,30 @@ namespace Dream.Core.Generation;
 ///     logits for M only, shifted: position p is decoded from the model's row p − 1 (position 0 from row 0)
 ///     logits hook; (token, confidence) per masked position (<see cref="TokenSampler"/>)
 ///     origin: reveal each masked position with probability 1 − s/t (all on the last step)
-///     else:   reveal the k = (int)(n · (1 − s/t)) most confident per row (all n on the last step)
+///     else:   per row, reveal the k = (int)(n · (1 − s/t)) most confident (all n on the last step)
 ///     tokens hook; history copy; progress
 /// With a padded batch the attention mask is extended with ones over the new tokens and positions are
 /// cumsum(mask) − 1 with pads at 1 (<see cref="ForwardInput"/>).
 ///
-/// Deviations from the official loop, none of which changes a result the official loop gets right:
+/// Where this differs from the official loop (each switchable back with <see cref="GenerationOptions.AsOfficialLoop"/>):
 /// <list type="bullet">
-/// <item>k is computed per row from that row's own mask count n, where the official loop uses the batch average
-/// `maskCount / B`. With equal counts (every unpadded or left-padded batch without masks inside the prompts) the
-/// two are the same float32 number and the results are identical. With unequal counts the official loop leaves
-/// masks in the shorter rows at the end and, in a row with fewer masks than k, selects non-mask positions and
-/// overwrites them with the mask id; here a non-mask token is never overwritten and every mask is filled.</item>
-/// <item>Zero new tokens is allowed (pure infilling of the masks inside the prompt).</item>
-/// <item>Randomness (origin, temperature &gt; 0, alg_temp &gt; 0) comes from <see cref="SplitMix64"/> seeded by
-/// <see cref="GenerationOptions.Seed"/>, not torch's generator: reproducible everywhere, not torch's numbers.</item>
-/// <item>The hooks see only masked positions' logits and the tokens hook gets no logits (see
-/// <see cref="LogitsHook"/>).</item>
+/// <item>k is counted per row from the row's own masks (<see cref="RevealCounting.PerRow"/>), where the official loop
+/// uses the batch average `maskCount / B` for every row. With equal counts the two are the same float32 number
+/// and the results are identical. With unequal counts (masks inside one prompt of a batch, or a row whose model
+/// "reveals" the mask id itself) the official loop overwrites non-mask tokens with the mask id in rows with
+/// fewer masks than k and leaves masks in the others at the end; here no token is ever overwritten and every
+/// mask is given a token on the last step.</item>
+/// <item>Equally confident positions go to the lowest position (<see cref="PositionTies.LowestPosition"/>), as on
+/// CUDA; the official code on a CPU orders them as libstdc++'s selection algorithms leave them.</item>
 /// </list>
-/// Buffers (canvas, forward input, masked-position rows, logits [M, V], sampler scratch) are allocated once per
-/// call, sized for the masks present after the initial tokens hook; only a tokens hook that adds masks beyond that
-/// makes them grow. Nothing else is allocated per step except history copies.
+/// Beyond the official loop: zero new tokens is allowed (pure infilling of the masks inside the prompt);
+/// randomness (origin, temperature &gt; 0, alg_temp &gt; 0) comes from <see cref="SplitMix64"/> seeded by
+/// <see cref="GenerationOptions.Seed"/>, reproducible everywhere but not torch's numbers; the hooks see only the
+/// masked positions' logits and the tokens hook gets no logits (see <see cref="LogitsHook"/>).
+///
+/// Buffers (canvas, forward input, masked-position rows, logits [M, V], sampler and ranking scratch) are allocated
+/// once per call, sized for the masks present after the initial tokens hook; only a tokens hook that adds masks
+/// beyond that makes them grow. Nothing else is allocated per step except history copies.
 /// </summary>
 public sealed class DiffusionGenerator
 {
@@ -82,11 +85,12 @@ public sealed class DiffusionGenerator
 
         var schedule = new NoiseSchedule(options.Steps, options.Eps);
         var sampler = TokenSampler.Create(options, vocab);
+        var selector = new PositionSelector(length, options.PositionTies);
         var rng = new SplitMix64(options.Seed);
         var history = options.OutputHistory ? new List<int[]>(options.Steps) : null;
 
         hooks?.Tokens?.Invoke(null, canvas);
-        var work = new Workspace(batch, vocab, CountMasks(canvas, maskId));
+        var work = new Workspace(batch, length, vocab, CountMasks(canvas, maskId));
 
         for (int step = 0; step < options.Steps; step++)
         {
@@ -98,7 +102,7 @@ public sealed class DiffusionGenerator
 
             int revealed = options.Algorithm == DecodingAlgorithm.Origin
                 ? RevealAtRandom(step, masked, canvas, schedule, sampler, rng, work)
-                : RevealMostConfident(step, masked, canvas, schedule, sampler, rng, options.AlgTemp, work);
+                : RevealMostConfident(step, masked, canvas, maskId, schedule, sampler, selector, rng, options, work);
 
             hooks?.Tokens?.Invoke(step, canvas);
             history?.Add(canvas.ToArray());
@@ -137,11 +141,11 @@ public sealed class DiffusionGenerator
     }
 
     /// <summary>Confidence algorithms: sample every masked position, then per row reveal the scheduled number of
-    /// them, counted from the row's own masks (see the class summary).</summary>
-    private static int RevealMostConfident(int step, int masked, int[] canvas, NoiseSchedule schedule, TokenSampler sampler,
-        SplitMix64 rng, float algTemp, Workspace work)
+    /// them (see the class summary for how that number is counted).</summary>
+    private static int RevealMostConfident(int step, int masked, int[] canvas, int maskId, NoiseSchedule schedule,
+        TokenSampler sampler, PositionSelector selector, SplitMix64 rng, GenerationOptions options, Workspace work)
     {
-        int vocab = sampler.VocabSize;
+        int vocab = sampler.VocabSize, length = selector.Length;
         for (int m = 0; m < masked; m++)
         {
             double uniform = sampler.IsRandom ? rng.NextDouble() : 0;
@@ -150,19 +154,34 @@ public sealed class DiffusionGenerator
             work.Confidence[m] = sampled.Confidence;
         }
 
+        // The official k: the batch's mask count over B, as the float32 number torch divides out.
+        int batchK = options.RevealCounting == RevealCounting.BatchAverage
+            ? schedule.RevealCount(step, (float)masked / work.Batch)
+            : 0;
         int revealed = 0;
+        var row = work.RowConfidence.AsSpan(0, length);                  // [T] the official full_confidence
         for (int b = 0; b < work.Batch; b++)
         {
             int first = work.RowStart[b], count = work.RowStart[b + 1] - first;
-            if (count == 0) continue;
-            int k = Math.Min(schedule.RevealCount(step, count), count);
+            int k = options.RevealCounting == RevealCounting.BatchAverage
+                ? Math.Min(batchK, length)
+                : Math.Min(schedule.RevealCount(step, count), count);
             if (k <= 0) continue;
-            var confidence = work.Confidence.AsSpan(first, count);
+
+            row.Fill(double.NegativeInfinity);
+            for (int m = first; m < first + count; m++) row[work.Positions[m] - b * length] = work.Confidence[m];
             var chosen = work.Chosen.AsSpan(0, k);
-            if (algTemp > 0f) PositionSelector.Sample(confidence, algTemp, k, rng, work.Keys, chosen);
-            else PositionSelector.MostConfident(confidence, k, work.Keys, chosen);
-            foreach (int c in chosen) canvas[work.Positions[first + c]] = work.Tokens[first + c];
-            revealed += k;
+            if (options.AlgTemp > 0) selector.Sample(row, options.AlgTemp, k, rng, chosen);
+            else selector.MostConfident(row, k, chosen);
+
+            foreach (int p in chosen)
+            {
+                int m = work.EntryOf(b, p, first, count);
+                // A chosen position that is not masked can only come from the batch-average count; the official
+                // loop writes the mask id there.
+                canvas[b * length + p] = m >= 0 ? work.Tokens[m] : maskId;
+                if (m >= 0) revealed++;
+            }
         }
         return revealed;
     }
@@ -170,17 +189,18 @@ public sealed class DiffusionGenerator
     private static int CountMasks(ReadOnlySpan<int> canvas, int maskId) => canvas.Count(maskId);
 
     /// <summary>Per-call buffers, sized for the largest number of masked positions M seen so far.</summary>
-    private sealed class Workspace(int batch, int vocab, int capacity)
+    private sealed class Workspace(int batch, int length, int vocab, int capacity)
     {
         public int Batch { get; } = batch;
+        public int Length { get; } = length;
         public int Vocab { get; } = vocab;
         public int[] Positions = new int[capacity];           // [M] flat b·T + p of each masked position, ascending
         public int[] Rows = new int[capacity];                // [M] flat row that decodes it: b·T + max(p − 1, 0)
         public float[] Logits = new float[LogitsLength(capacity, vocab)];   // [M, V]
         public int[] Tokens = new int[capacity];              // [M] sampled token
-        public float[] Confidence = new float[capacity];      // [M]
-        public ulong[] Keys = new ulong[capacity];            // [M] ranking scratch
-        public int[] Chosen = new int[capacity];              // [M] picked candidates / origin's coins
+        public double[] Confidence = new double[capacity];    // [M]
+        public int[] Chosen = new int[Math.Max(capacity, length)];   // [max(M, T)] picked positions / origin's coins
+        public double[] RowConfidence = new double[length];   // [T] one row's confidences, −∞ where not masked
         public int[] RowStart = new int[batch + 1];           // [B + 1] row b owns entries RowStart[b]..RowStart[b+1]
 
         /// <summary>Lists the masked positions of the canvas [B, T] row by row; returns M.</summary>
@@ -205,15 +225,22 @@ public sealed class DiffusionGenerator
             return m;
         }
 
+        /// <summary>The entry m of position p in row b (entries first..first+count−1, ascending), or −1 when p is
+        /// not masked.</summary>
+        public int EntryOf(int b, int p, int first, int count)
+        {
+            int m = Array.BinarySearch(Positions, first, count, b * Length + p);
+            return m >= 0 ? m : -1;
+        }
+
         private void Grow(int capacity)
         {
             Positions = new int[capacity];
             Rows = new int[capacity];
             Logits = new float[LogitsLength(capacity, Vocab)];
             Tokens = new int[capacity];
-            Confidence = new float[capacity];
-            Keys = new ulong[capacity];
-            Chosen = new int[capacity];
+            Confidence = new double[capacity];
+            Chosen = new int[Math.Max(capacity, Length)];
         }
 
         private static int LogitsLength(int capacity, int vocab)

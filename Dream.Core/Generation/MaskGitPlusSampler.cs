@@ -3,5 +3,5 @@ namespace Dream.Core.Generation;
 /// <summary>`maskgit_plus`: confidence = p[token], the probability of the chosen token (max p at temperature 0).</summary>
 public sealed class MaskGitPlusSampler(TokenFilter filter) : TokenSampler(filter)
 {
-    protected override float Confidence(ReadOnlySpan<float> probs, int token) => probs[token];
+    protected override double Confidence(ReadOnlySpan<double> probs, int token) => probs[token];
 }

@@ -6,5 +6,5 @@ namespace Dream.Core.Generation;
 /// </summary>
 public sealed class OriginSampler(TokenFilter filter) : TokenSampler(filter)
 {
-    protected override float Confidence(ReadOnlySpan<float> probs, int token) => probs[token];
+    protected override double Confidence(ReadOnlySpan<double> probs, int token) => probs[token];
 }

@@ -6,114 +6,111 @@ namespace Dream.Core.Generation;
 ///   2. top_p &lt; 1:        sort descending, cumulative softmax; drop every token after the first whose cumulative
 ///                         probability exceeds top_p (the top token always stays)
 ///   3. top_k:             drop logits strictly below the k-th largest (ties with it stay)
-/// Dropped logits become float.MinValue — the dtype's minimum, as `torch.finfo(dtype).min`, not −∞ — so a row
-/// never turns into all −∞. Equal logits are ordered by lowest token id (torch's sort leaves that unspecified).
-/// Owns scratch buffers sized for one row: one instance per sampling thread.
+/// Dropped logits become double.MinValue — the minimum of the dtype the filter computes in, as the official code
+/// uses `torch.finfo(dtype).min`, not −∞ — so a row never turns into all −∞. Rows are filtered in double, like
+/// the official loop run in float64 that produced the golden files. Equal logits are ordered by lowest token id
+/// (torch's sort leaves that unspecified). Owns scratch sized for one row: one instance per sampling thread.
 /// </summary>
 public sealed class TokenFilter
 {
     /// <summary>Logits this far below the maximum carry probability below e^-16 ≈ 1e-7 each; top-p first sorts
-    /// only the tokens above that line (a prefix of the full descending order) and sorts the whole row only when
-    /// that prefix does not reach top_p.</summary>
-    private const float TopPWindow = 16f;
+    /// only the tokens above that line (a prefix of the full descending order, so the cut is the same) and sorts
+    /// the whole row only when that prefix does not reach top_p.</summary>
+    private const double TopPWindow = 16;
 
-    private readonly float[] _probs;   // [V] softmax scratch for top-p
-    private readonly ulong[] _order;    // [V] sort keys: descending logit, then ascending token id
-    private readonly float[] _heap;    // [min(top_k, V)] min-heap of the largest logits
+    private readonly double[] _probs;         // [V] softmax scratch for top-p
+    private readonly RankedValue[] _order;    // [V] tokens by descending logit, then ascending id
+    private readonly double[] _heap;          // [k] min-heap of the k largest logits
 
     public int VocabSize { get; }
-    public float Temperature { get; }
-    public float? TopP { get; }
+    public double Temperature { get; }
+    public double? TopP { get; }
     public int? TopK { get; }
 
-    public TokenFilter(int vocabSize, float temperature, float? topP, int? topK)
+    public TokenFilter(int vocabSize, double temperature, double? topP, int? topK)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(vocabSize, 1);
-        if (!(temperature >= 0f) || float.IsInfinity(temperature))
+        if (!(temperature >= 0) || double.IsInfinity(temperature))
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "temperature must be a finite number ≥ 0");
-        if (topP is { } p && !(p > 0f && p <= 1f))
+        if (topP is { } p && !(p > 0 && p <= 1))
             throw new ArgumentOutOfRangeException(nameof(topP), p, "top_p must lie in (0, 1]");
         if (topK is < 1)
             throw new ArgumentOutOfRangeException(nameof(topK), topK, "top_k must be at least 1");
         VocabSize = vocabSize;
         Temperature = temperature;
-        TopP = topP is < 1f ? topP : null;
+        TopP = topP is < 1 ? topP : null;
         TopK = topK is { } k && k < vocabSize ? k : null;   // k ≥ V keeps every token
-        _probs = TopP is null ? [] : new float[vocabSize];
-        _order = TopP is null ? [] : new ulong[vocabSize];
-        _heap = TopK is { } kk ? new float[kk] : [];
+        _probs = TopP is null ? [] : new double[vocabSize];
+        _order = TopP is null ? [] : new RankedValue[vocabSize];
+        _heap = TopK is { } kk ? new double[kk] : [];
     }
 
     /// <param name="logits">[V], filtered in place.</param>
-    public void Apply(Span<float> logits)
+    public void Apply(Span<double> logits)
     {
         if (logits.Length != VocabSize)
             throw new ArgumentException($"logits row has {logits.Length} entries, expected V = {VocabSize}", nameof(logits));
-        if (Temperature > 0f)
+        if (Temperature > 0)
             for (int j = 0; j < logits.Length; j++) logits[j] /= Temperature;
         if (TopP is { } p) ApplyTopP(logits, p);
         if (TopK is { } k) ApplyTopK(logits, k);
     }
 
-    private void ApplyTopP(Span<float> logits, float topP)
+    private void ApplyTopP(Span<double> logits, double topP)
     {
         Softmax.Compute(logits, _probs);
-        float max = float.MinValue;
-        foreach (float l in logits) if (l > max) max = l;
+        double max = double.MinValue;
+        foreach (double l in logits) if (l > max) max = l;
 
         int sorted = SortPrefix(logits, max - TopPWindow);
         int kept = NucleusSize(sorted, topP);
         if (kept < 0 && sorted < logits.Length)
-            kept = NucleusSize(SortPrefix(logits, float.NegativeInfinity), topP);
+            kept = NucleusSize(SortPrefix(logits, double.NegativeInfinity), topP);
         if (kept < 0) return;   // the cumulative sum never exceeded top_p (rounding): nothing is dropped
 
         // Remember the nucleus, blank the row, put the nucleus back.
-        for (int r = 0; r < kept; r++) _probs[r] = logits[DescendingOrder.Index(_order[r])];
-        logits.Fill(float.MinValue);
-        for (int r = 0; r < kept; r++) logits[DescendingOrder.Index(_order[r])] = _probs[r];
+        for (int r = 0; r < kept; r++) _probs[r] = logits[_order[r].Index];
+        logits.Fill(double.MinValue);
+        for (int r = 0; r < kept; r++) logits[_order[r].Index] = _probs[r];
     }
 
     /// <summary>Sorts the tokens with logit ≥ <paramref name="floor"/> (a prefix of the full descending order)
     /// into <see cref="_order"/>; returns how many.</summary>
-    private int SortPrefix(ReadOnlySpan<float> logits, float floor)
+    private int SortPrefix(ReadOnlySpan<double> logits, double floor)
     {
         int n = 0;
         for (int j = 0; j < logits.Length; j++)
-            if (logits[j] >= floor || float.IsNaN(logits[j])) _order[n++] = DescendingOrder.Key(logits[j], j);
+            if (logits[j] >= floor || double.IsNaN(logits[j])) _order[n++] = new RankedValue(logits[j], j);
         _order.AsSpan(0, n).Sort();
         return n;
     }
 
-    /// <summary>
-    /// How many of the first <paramref name="sorted"/> tokens the nucleus keeps, or −1 when their cumulative
-    /// probability never exceeds top_p. The cumulative sum runs in double and is compared after rounding to
-    /// float32, as torch's CPU cumsum does for float32 tensors; top_p is compared as float32, like any Python
-    /// scalar meeting a float32 tensor.
-    /// </summary>
-    private int NucleusSize(int sorted, float topP)
+    /// <summary>How many of the first <paramref name="sorted"/> tokens the nucleus keeps (those up to and including
+    /// the first whose cumulative probability exceeds top_p), or −1 when none exceeds it.</summary>
+    private int NucleusSize(int sorted, double topP)
     {
         double cumulative = 0;
         for (int r = 0; r < sorted; r++)
         {
-            cumulative += _probs[DescendingOrder.Index(_order[r])];
-            if ((float)cumulative > topP) return r + 1;   // tokens after the first that exceeds are dropped
+            cumulative += _probs[_order[r].Index];
+            if (cumulative > topP) return r + 1;
         }
         return -1;
     }
 
-    private void ApplyTopK(Span<float> logits, int k)
+    private void ApplyTopK(Span<double> logits, int k)
     {
         // The k-th largest value: a min-heap of the k largest seen so far, its root is the answer.
         var heap = _heap.AsSpan(0, k);
         for (int j = 0; j < k; j++) SiftUp(heap, j, logits[j]);
         for (int j = k; j < logits.Length; j++)
             if (logits[j] > heap[0]) SiftDown(heap, logits[j]);
-        float kth = heap[0];
+        double kth = heap[0];
         for (int j = 0; j < logits.Length; j++)
-            if (logits[j] < kth) logits[j] = float.MinValue;
+            if (logits[j] < kth) logits[j] = double.MinValue;
     }
 
-    private static void SiftUp(Span<float> heap, int index, float value)
+    private static void SiftUp(Span<double> heap, int index, double value)
     {
         while (index > 0)
         {
@@ -126,7 +123,7 @@ public sealed class TokenFilter
     }
 
     /// <summary>Replaces the root (the smallest of the k) with <paramref name="value"/> and restores the heap.</summary>
-    private static void SiftDown(Span<float> heap, float value)
+    private static void SiftDown(Span<double> heap, double value)
     {
         int index = 0;
         while (true)

@@ -1,13 +1,13 @@
 namespace Dream.Core.Generation;
 
-/// <summary>`topk_margin`: confidence = p₁ − p₂, the two largest probabilities (0 when they tie), in float32.</summary>
+/// <summary>`topk_margin`: confidence = p₁ − p₂, the two largest probabilities (0 when they tie).</summary>
 public sealed class TopKMarginSampler(TokenFilter filter) : TokenSampler(filter)
 {
-    protected override float Confidence(ReadOnlySpan<float> probs, int token)
+    protected override double Confidence(ReadOnlySpan<double> probs, int token)
     {
         if (probs.Length < 2) return probs[0];
-        float first = float.NegativeInfinity, second = float.NegativeInfinity;
-        foreach (float p in probs)
+        double first = double.NegativeInfinity, second = double.NegativeInfinity;
+        foreach (double p in probs)
         {
             if (p > first)
             {

@@ -103,12 +103,14 @@ public class GenerationValidationTests
     public void Defaults_are_the_documented_deterministic_ones()
     {
         var o = new GenerationOptions();
-        Assert.Equal(0f, o.Temperature);
-        Assert.Equal(0f, o.AlgTemp);
+        Assert.Equal(0, o.Temperature);
+        Assert.Equal(0, o.AlgTemp);
         Assert.Null(o.TopP);
         Assert.Null(o.TopK);
         Assert.Equal(1e-3f, o.Eps);
         Assert.Equal(DecodingAlgorithm.Entropy, o.Algorithm);
+        Assert.Equal(RevealCounting.PerRow, o.RevealCounting);
+        Assert.Equal(PositionTies.LowestPosition, o.PositionTies);
         Assert.Equal(GenerationOptions.DefaultMaxNewTokens, o.ResolveNewTokens(10));
     }
 
@@ -119,11 +121,11 @@ public class GenerationValidationTests
         var o = GenerationOptions.FromDefaults(defaults) with { Steps = 8 };
         Assert.Equal(8, o.Steps);
         Assert.Equal(DecodingAlgorithm.MaskGitPlus, o.Algorithm);
-        Assert.Equal(0.2f, o.Temperature);
-        Assert.Equal(0.95f, o.TopP);
+        Assert.Equal(0.2, o.Temperature);
+        Assert.Equal(0.95, o.TopP);
         Assert.Equal(0.01f, o.Eps);
         Assert.Null(o.TopK);
-        Assert.Equal(0f, o.AlgTemp);
+        Assert.Equal(0, o.AlgTemp);
         Assert.Same(o, o.Overlay(null));
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dream.Core.Generation;
+using Dream.Tests.Support;
 using Xunit;
 
 namespace Dream.Tests.Generation;
@@ -23,7 +24,7 @@ public class NoiseScheduleTests
     [Fact]
     public void Reproduces_every_schedule_vector_exactly()
     {
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(GenerationTestData.GoldenDirectory, "schedule-vectors.json")));
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(TestData.Golden, "schedule-vectors.json")));
         int checkedCount = 0;
         foreach (var entry in doc.RootElement.GetProperty("schedules").EnumerateObject())
         {

@@ -14,8 +14,10 @@ public class SamplerProperties
     private static float[] LogitsFrom(sbyte[] raw) =>
         raw.Length == 1 ? [raw[0] / 2f, raw[0] / 2f - 1f] : raw.Select(r => (r % 24) / 2f).ToArray();
 
-    /// <summary>The filtered row's softmax in double: what the sampler's frequencies must agree with.</summary>
-    private static double[] Reference(float[] filtered)
+    private static double[] Widen(float[] logits) => logits.Select(l => (double)l).ToArray();
+
+    /// <summary>The filtered row's softmax: what the sampler's frequencies must agree with.</summary>
+    private static double[] Reference(double[] filtered)
     {
         double max = filtered.Max();
         var e = filtered.Select(l => Math.Exp(l - max)).ToArray();
@@ -35,12 +37,12 @@ public class SamplerProperties
     {
         float[] logits = LogitsFrom(raw.Get);
         int vocab = logits.Length;
-        float temperature = 0.3f + temperatureTenths % 20 / 10f;
+        double temperature = 0.3 + temperatureTenths % 20 / 10.0;
         int? topK = topKRaw % 3 == 0 ? null : 1 + topKRaw % vocab;
-        float? topP = topPRaw % 3 == 0 ? null : 0.3f + topPRaw % 7 / 10f;
+        double? topP = topPRaw % 3 == 0 ? null : 0.3 + topPRaw % 7 / 10.0;
         var options = new GenerationOptions { Algorithm = DecodingAlgorithm.MaskGitPlus, Temperature = temperature, TopK = topK, TopP = topP };
 
-        float[] filtered = (float[])logits.Clone();
+        double[] filtered = Widen(logits);
         new TokenFilter(vocab, temperature, topP, topK).Apply(filtered);
         double[] expected = Reference(filtered);
 
@@ -48,13 +50,11 @@ public class SamplerProperties
         var rng = new SplitMix64(0xC0FFEE);
         const int draws = 6000;
         var counts = new int[vocab];
-        var row = new float[vocab];
         for (int i = 0; i < draws; i++)
         {
-            logits.CopyTo(row, 0);
-            var sampled = sampler.Sample(row, rng.NextDouble());
+            var sampled = sampler.Sample(logits, rng.NextDouble());
             counts[sampled.Token]++;
-            Assert.True(filtered[sampled.Token] != float.MinValue, $"drew filtered-out token {sampled.Token}");
+            Assert.True(filtered[sampled.Token] != double.MinValue, $"drew filtered-out token {sampled.Token}");
         }
 
         // Pool cells expected fewer than 5 times (the chi-square approximation needs it).
@@ -80,15 +80,15 @@ public class SamplerProperties
         float[] logits = LogitsFrom(raw.Get);
         int vocab = logits.Length, k = 1 + kRaw % vocab;
         float kth = logits.OrderByDescending(l => l).ElementAt(k - 1);
-        var options = new GenerationOptions { Algorithm = DecodingAlgorithm.MaskGitPlus, Temperature = sample ? 1f : 0f, TopK = k };
+        var options = new GenerationOptions { Algorithm = DecodingAlgorithm.MaskGitPlus, Temperature = sample ? 1 : 0, TopK = k };
         double u = double.IsFinite(uniform) ? Math.Abs(uniform) % 1.0 : 0.5;
-        int token = TokenSampler.Create(options, vocab).Sample((float[])logits.Clone(), u).Token;
+        int token = TokenSampler.Create(options, vocab).Sample(logits, u).Token;
         Assert.True(logits[token] >= kth, $"token {token} (logit {logits[token]}) is below the {k}-th largest {kth}");
 
-        float[] filtered = (float[])logits.Clone();
-        new TokenFilter(vocab, 0f, null, k).Apply(filtered);
+        double[] filtered = Widen(logits);
+        new TokenFilter(vocab, 0, null, k).Apply(filtered);
         for (int j = 0; j < vocab; j++)
-            Assert.Equal(logits[j] >= kth ? logits[j] : float.MinValue, filtered[j]);
+            Assert.Equal(logits[j] >= kth ? logits[j] : double.MinValue, filtered[j]);
     }
 
     [Property(MaxTest = 200, Replay = "(4211,1777)")]
@@ -96,21 +96,21 @@ public class SamplerProperties
     {
         float[] logits = LogitsFrom(raw.Get);
         int vocab = logits.Length;
-        float p = 0.05f + pRaw % 95 / 100f;
-        float[] filtered = (float[])logits.Clone();
-        new TokenFilter(vocab, 0f, p, null).Apply(filtered);
+        double p = 0.05 + pRaw % 95 / 100.0;
+        double[] filtered = Widen(logits);
+        new TokenFilter(vocab, 0, p, null).Apply(filtered);
 
         // The descending order, ties by lowest id; the kept tokens must be a prefix of it.
         int[] order = Enumerable.Range(0, vocab).OrderByDescending(j => logits[j]).ThenBy(j => j).ToArray();
-        int kept = filtered.Count(l => l != float.MinValue);
+        int kept = filtered.Count(l => l != double.MinValue);
         Assert.True(kept >= 1);
         for (int r = 0; r < vocab; r++)
-            Assert.Equal(r < kept ? logits[order[r]] : float.MinValue, filtered[order[r]]);
+            Assert.Equal(r < kept ? logits[order[r]] : double.MinValue, filtered[order[r]]);
 
-        double[] probs = Reference(logits);
+        double[] probs = Reference(Widen(logits));
         double before = order.Take(kept - 1).Sum(j => probs[j]);
         double with = before + probs[order[kept - 1]];
-        const double slack = 1e-5;   // float32 softmax and the float32 comparison against p
+        const double slack = 1e-12;   // summation order
         Assert.True(before <= p + slack, $"nucleus is not minimal: {kept - 1} tokens already hold {before} > p = {p}");
         Assert.True(with > p - slack || kept == vocab, $"nucleus of {kept} holds only {with} ≤ p = {p}");
     }
@@ -120,24 +120,36 @@ public class SamplerProperties
     {
         // Distinct confidences at least 1e-4 apart: 1e-4 / alg_temp outweighs any Gumbel noise the 53-bit uniforms
         // can produce (|G| < 40). (With ties at the top the limit is uniform among the tied, not topk's lowest
-        // position, so ties are excluded; ties below the top lose their noise to rounding and go by position.)
-        float[] confidence = raw.Get.Select((c, i) => (c * 1000 + i) / 1e4f).ToArray();
-        int n = confidence.Length, k = kRaw % (n + 1);
+        // position, so ties are excluded.) Every third position is not masked (−∞).
+        double[] confidence = raw.Get.Select((c, i) => i % 3 == 2 ? double.NegativeInfinity : (c * 1000 + i) / 1e4).ToArray();
+        int n = confidence.Length, masked = confidence.Count(double.IsFinite), k = kRaw % (masked + 1);
         var expected = new int[k];
-        PositionSelector.MostConfident(confidence, k, new ulong[n], expected);
+        new PositionSelector(n, PositionTies.LowestPosition).MostConfident(confidence, k, expected);
         var actual = new int[k];
-        PositionSelector.Sample(confidence, 1e-30f, k, new SplitMix64(seed), new ulong[n], actual);
+        new PositionSelector(n, PositionTies.LowestPosition).Sample(confidence, 1e-30, k, new SplitMix64(seed), actual);
         Assert.Equal(expected, actual);
     }
 
     [Property(MaxTest = 150, Replay = "(8675309,12345)")]
     public void Most_confident_breaks_ties_by_lowest_position(NonEmptyArray<byte> raw, byte kRaw)
     {
-        float[] confidence = raw.Get.Select(c => (float)(c % 4)).ToArray();   // few distinct values: many ties
+        double[] confidence = raw.Get.Select(c => (double)(c % 4)).ToArray();   // few distinct values: many ties
         int n = confidence.Length, k = kRaw % (n + 1);
         var chosen = new int[k];
-        PositionSelector.MostConfident(confidence, k, new ulong[n], chosen);
+        new PositionSelector(n, PositionTies.LowestPosition).MostConfident(confidence, k, chosen);
         int[] expected = Enumerable.Range(0, n).OrderByDescending(i => confidence[i]).ThenBy(i => i).Take(k).ToArray();
         Assert.Equal(expected, chosen);
+    }
+
+    [Property(MaxTest = 200, Replay = "(2024,7)")]
+    public void Torch_cpu_ties_pick_a_true_top_k(NonEmptyArray<byte> raw, byte kRaw)
+    {
+        // Whatever the tie order, the values picked are the k largest.
+        double[] confidence = raw.Get.Select(c => c % 5 == 0 ? double.NegativeInfinity : c % 4).ToArray();
+        int n = confidence.Length, k = kRaw % (n + 1);
+        var chosen = new int[k];
+        new PositionSelector(n, PositionTies.TorchCpu).MostConfident(confidence, k, chosen);
+        Assert.Equal(k, chosen.Distinct().Count());
+        Assert.Equal(confidence.OrderByDescending(c => c).Take(k), chosen.Select(i => confidence[i]).OrderByDescending(c => c));
     }
 }
