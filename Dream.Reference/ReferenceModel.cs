@@ -94,7 +94,7 @@ public class ReferenceModel<T> : IForwardModel where T : IFloatingPointIeee754<T
 
         var h = new T[n * d];
         Embedding.Forward(_embedding, ids, h, n, d);
-        var (cos, sin) = RotaryEmbedding.Tables<T>(positions, n, dh, Config.RopeTheta);
+        var (cos, sin) = RotaryEmbedding.Tables<T>(positions, n, dh, Config.RopeTheta, Config.RopeInvFreqDType);
 
         var a = new T[n * d];
         var q = new T[n * d];

@@ -1,4 +1,6 @@
 using System.Numerics;
+using Dream.Core.Checkpoint;
+using Dream.Core.Model;
 
 namespace Dream.Reference;
 
@@ -12,26 +14,17 @@ namespace Dream.Reference;
 /// </summary>
 public static class RotaryEmbedding
 {
-    /// <summary>cos and sin tables for each token: [T, Dh/2] each (the second half of Hugging Face's table repeats the first).</summary>
-    public static (T[] Cos, T[] Sin) Tables<T>(int[] positions, int tokens, int headDim, double theta)
+    /// <summary>cos and sin tables for each token: [T, Dh/2] each, built in float32 by the shared
+    /// <see cref="RotaryTables"/> (the second half of Hugging Face's table repeats the first), widened to T.</summary>
+    public static (T[] Cos, T[] Sin) Tables<T>(int[] positions, int tokens, int headDim, double theta,
+        TensorDType invFreqDType = TensorDType.F32)
         where T : IFloatingPointIeee754<T>
     {
         int half = headDim / 2;
-        var cos = new T[tokens * half];
-        var sin = new T[tokens * half];
-        for (int j = 0; j < half; j++)
-        {
-            // torch: 1.0 / (base ** (arange(0, dim, 2).float() / dim)), all in float32.
-            float exponent = (2 * j) / (float)headDim;
-            float invFreq = 1f / MathF.Pow((float)theta, exponent);
-            for (int t = 0; t < tokens; t++)
-            {
-                float angle = positions[t] * invFreq;
-                cos[t * half + j] = T.CreateChecked(MathF.Cos(angle));
-                sin[t * half + j] = T.CreateChecked(MathF.Sin(angle));
-            }
-        }
-        return (cos, sin);
+        var cos = new float[tokens * half];
+        var sin = new float[tokens * half];
+        RotaryTables.Fill(positions.AsSpan(0, tokens), RotaryTables.InverseFrequencies(headDim, theta, invFreqDType), cos, sin);
+        return (cos.Select(T.CreateChecked).ToArray(), sin.Select(T.CreateChecked).ToArray());
     }
 
     /// <param name="x">[T, heads, Dh] row-major, rotated in place.</param>

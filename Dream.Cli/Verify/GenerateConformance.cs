@@ -37,7 +37,9 @@ public static class GenerateConformance
                     {
                         if (!models.TryGetValue(c.Model, out var model))
                         {
-                            var checkpoint = DreamCheckpoint.Open(Path.Combine(goldenDir, "models", c.Model));
+                            // The golden runs loaded checkpoints through Hugging Face, which rounds a bf16 checkpoint's RoPE
+                            // inv_freq to bf16; reproduce that load (RopeFrequencies.AsTransformersLoads).
+                            var checkpoint = DreamCheckpoint.Open(Path.Combine(goldenDir, "models", c.Model), RopeFrequencies.AsTransformersLoads);
                             try { model = (checkpoint, makeBackend(checkpoint)); }
                             catch { checkpoint.Dispose(); throw; }
                             models[c.Model] = model;

@@ -30,7 +30,9 @@ public sealed class DreamCheckpoint : IDisposable
         Weights = weights;
     }
 
-    public static DreamCheckpoint Open(string directory)
+    /// <param name="rope">how RoPE's inv_freq is held: float32 (the math), or as Hugging Face's loader leaves it
+    /// for this checkpoint's dtype (to reproduce official runs of bf16 checkpoints token for token).</param>
+    public static DreamCheckpoint Open(string directory, RopeFrequencies rope = RopeFrequencies.Float32)
     {
         if (!System.IO.Directory.Exists(directory))
             throw new DreamFormatException(directory, null, "model directory not found");
@@ -71,6 +73,11 @@ public sealed class DreamCheckpoint : IDisposable
             }
 
             var weights = DreamWeights.Bind(config, n => byName.TryGetValue(n, out var v) ? v : null, directory);
+            if (rope == RopeFrequencies.AsTransformersLoads && weights.Embedding.DType is TensorDType.BF16 or TensorDType.F16)
+            {
+                config = config with { RopeInvFreqDType = weights.Embedding.DType };
+                weights = DreamWeights.Bind(config, n => byName.TryGetValue(n, out var v) ? v : null, directory);
+            }
             return new DreamCheckpoint(directory, config, defaults, files, weights);
         }
         catch

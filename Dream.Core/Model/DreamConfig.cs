@@ -25,6 +25,11 @@ public sealed record DreamConfig
     public int? BosTokenId { get; init; }
     /// <summary>The dtype the checkpoint declares (`torch_dtype`), informational.</summary>
     public string? TorchDType { get; init; }
+    /// <summary>
+    /// F32 (default): RoPE's inv_freq kept in float32. BF16/F16: rounded to that type, as Hugging Face's loader
+    /// leaves it for a half-precision checkpoint (<see cref="RopeFrequencies.AsTransformersLoads"/>).
+    /// </summary>
+    public Checkpoint.TensorDType RopeInvFreqDType { get; init; } = Checkpoint.TensorDType.F32;
 
     public int HeadDim => HiddenSize / NumAttentionHeads;        // Dh
     public int KvDim => NumKeyValueHeads * HeadDim;              // Hkv·Dh

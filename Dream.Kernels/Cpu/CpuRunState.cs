@@ -10,6 +10,7 @@ namespace Dream.Kernels.Cpu;
 public sealed unsafe class CpuRunState : IDisposable
 {
     private readonly DreamConfig _config;
+    private readonly float[] _inverseFrequencies; // [Dh/2] RoPE inv_freq, fixed per model
     private readonly NativeBuffer[] _all;
 
     public NativeBuffer Hidden { get; } = new();     // h     [M, D]  residual stream
@@ -36,6 +37,7 @@ public sealed unsafe class CpuRunState : IDisposable
     public CpuRunState(DreamConfig config)
     {
         _config = config;
+        _inverseFrequencies = RotaryTables.InverseFrequencies(config);
         _all = [Hidden, Normed, Q, K, V, Attended, Delta, Gate, Up, Cos, Sin, Selected];
     }
 
@@ -64,8 +66,7 @@ public sealed unsafe class CpuRunState : IDisposable
     {
         if (positions.SequenceEqual(_tablePositions)) return;
         long half = _config.HeadDim / 2;
-        RotaryEmbedding.Tables(positions, positions.Length, _config.HeadDim, _config.RopeTheta,
-            Cos.Span(positions.Length * half), Sin.Span(positions.Length * half));
+        RotaryTables.Fill(positions, _inverseFrequencies, Cos.Span(positions.Length * half), Sin.Span(positions.Length * half));
         if (_tablePositions.Length != positions.Length) _tablePositions = new int[positions.Length];
         positions.CopyTo(_tablePositions);
     }

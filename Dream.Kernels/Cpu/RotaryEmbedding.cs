@@ -5,30 +5,12 @@ namespace Dream.Kernels.Cpu;
 
 /// <summary>
 /// Rotary position embedding in Hugging Face's rotate-half layout (the reference's formulas):
-///   inv_freq[j] = 1 / theta^(2j/Dh) and angle = pos · inv_freq[j], in float32 exactly as the official code;
+///   cos/sin tables from Dream.Core.Model.RotaryTables (shared by every backend);
 ///   x'[i] = x[i]·cos − x[i + Dh/2]·sin,  x'[i + Dh/2] = x[i + Dh/2]·cos + x[i]·sin.
-/// Tables are built per forward (only when the positions change); the rotation is vectorised over i.
+/// Tables are rebuilt only when the positions change; the rotation is vectorised over i.
 /// </summary>
 public static unsafe class RotaryEmbedding
 {
-    /// <summary>cos and sin for each token: [T, Dh/2] each, computed like the reference's tables.</summary>
-    public static void Tables(ReadOnlySpan<int> positions, int tokens, int headDim, double theta, Span<float> cos, Span<float> sin)
-    {
-        int half = headDim / 2;
-        if (cos.Length < tokens * half || sin.Length < tokens * half) throw new ArgumentException($"cos and sin need T·Dh/2 = {tokens * half} elements");
-        for (int j = 0; j < half; j++)
-        {
-            float exponent = (2 * j) / (float)headDim;
-            float invFreq = 1f / MathF.Pow((float)theta, exponent);
-            for (int t = 0; t < tokens; t++)
-            {
-                float angle = positions[t] * invFreq;
-                cos[t * half + j] = MathF.Cos(angle);
-                sin[t * half + j] = MathF.Sin(angle);
-            }
-        }
-    }
-
     /// <param name="x">[T, heads, Dh] row-major, rotated in place.</param>
     /// <param name="cos">[T, Dh/2] from <see cref="Tables"/>.</param>
     /// <param name="sin">[T, Dh/2] from <see cref="Tables"/>.</param>

@@ -18,6 +18,7 @@ public sealed class IlgpuRunState : IDisposable
     private readonly int[] _hostIsReal;                  // [N]
     private readonly int[] _hostPositions;               // [N] the positions the RoPE tables were built for
     private readonly float[] _hostCos, _hostSin;         // [N, Dh/2]
+    private readonly float[] _inverseFrequencies;         // [Dh/2] RoPE inv_freq, fixed per model
     private bool _tablesValid;
 
     public int Batch { get; }
@@ -50,6 +51,7 @@ public sealed class IlgpuRunState : IDisposable
         RowCapacity = Math.Min(n, MaxRowChunk);
         _hostIsReal = new int[n];
         _hostPositions = new int[n];
+        _inverseFrequencies = RotaryTables.InverseFrequencies(c);
         _hostCos = new float[n * half];
         _hostSin = new float[n * half];
         try
@@ -104,7 +106,7 @@ public sealed class IlgpuRunState : IDisposable
         if (!_tablesValid || !input.Positions.AsSpan().SequenceEqual(_hostPositions))
         {
             input.Positions.CopyTo(_hostPositions, 0);
-            RotaryEmbedding.Tables(_hostPositions, c.HeadDim, c.RopeTheta, _hostCos, _hostSin);
+            RotaryTables.Fill(_hostPositions, _inverseFrequencies, _hostCos, _hostSin);
             Cos.CopyFromCPU(stream, _hostCos);
             Sin.CopyFromCPU(stream, _hostSin);
             _tablesValid = true;

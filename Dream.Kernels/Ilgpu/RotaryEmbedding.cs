@@ -5,34 +5,11 @@ namespace Dream.Kernels.Ilgpu;
 /// <summary>
 /// Rotary position embedding in the rotate-half layout (twin of Dream.Reference.RotaryEmbedding):
 ///   x'[i] = x[i]·cos − x[i + Dh/2]·sin,  x'[i + Dh/2] = x[i + Dh/2]·cos + x[i]·sin   (i &lt; Dh/2)
-/// cos/sin come from host tables computed in float32 exactly as the reference computes them (GPU sin/cos are
+/// cos/sin come from host tables (Dream.Core.Model.RotaryTables, shared with every backend; GPU sin/cos are
 /// approximations, far off for the large angles of long contexts). One thread per (token, head, pair), in place.
 /// </summary>
 public static class RotaryEmbedding
 {
-    /// <summary>
-    /// Fills cos and sin [T, Dh/2] for <paramref name="positions"/>: inv_freq[j] = 1 / theta^(2j/Dh) and
-    /// angle = pos · inv_freq[j], all in float32 like the official code (pinned bit for bit to the reference's tables).
-    /// </summary>
-    public static void Tables(ReadOnlySpan<int> positions, int headDim, double theta, Span<float> cos, Span<float> sin)
-    {
-        int half = headDim / 2;
-        int tokens = positions.Length;
-        if (cos.Length < tokens * half || sin.Length < tokens * half)
-            throw new ArgumentException($"cos/sin tables need {tokens * half} entries");
-        for (int j = 0; j < half; j++)
-        {
-            float exponent = (2 * j) / (float)headDim;
-            float invFreq = 1f / MathF.Pow((float)theta, exponent);
-            for (int t = 0; t < tokens; t++)
-            {
-                float angle = positions[t] * invFreq;
-                cos[t * half + j] = MathF.Cos(angle);
-                sin[t * half + j] = MathF.Sin(angle);
-            }
-        }
-    }
-
     /// <param name="x">[T, heads, Dh], rotated in place.</param>
     /// <param name="cos">[T, Dh/2].</param>
     /// <param name="sin">[T, Dh/2].</param>

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Dream.Cli.Verify;
 using Dream.Core.Checkpoint;
+using Dream.Core.Model;
 using Dream.Core.Generation;
 using Dream.Reference;
 using Dream.Tests.Support;
@@ -15,7 +16,8 @@ public sealed class GoldenModels : IDisposable
 
     public ReferenceModel Get(string name) => _models.GetOrAdd(name, n => new(() =>
     {
-        var checkpoint = DreamCheckpoint.Open(TestData.GoldenModel(n));
+        // As the golden runs loaded them: Hugging Face rounds a bf16 checkpoint's RoPE inv_freq to bf16.
+        var checkpoint = DreamCheckpoint.Open(TestData.GoldenModel(n), RopeFrequencies.AsTransformersLoads);
         return (checkpoint, new ReferenceModel(checkpoint.Weights));
     })).Value.Model;
 
@@ -36,11 +38,6 @@ public sealed class GoldenModels : IDisposable
 /// </summary>
 public class GoldenGenerationTests(GoldenModels models) : IClassFixture<GoldenModels>
 {
-    private const string Bf16RopeReason =
-        "The official run of a bf16 checkpoint rounds RoPE's inv_freq to bf16 (the buffer takes the checkpoint's " +
-        "dtype); the reference forward keeps it in float32, as the forward golden file does. With inv_freq rounded " +
-        "to bf16 the loop reproduces every one of these cases (docs/sampling.md, 'The bf16 RoPE finding').";
-
     private static IEnumerable<(string File, GoldenGenerateCase Case)> AllCases() =>
         Directory.GetFiles(TestData.Golden, "generate-*.json").Order(StringComparer.Ordinal)
             .SelectMany(f => GoldenGenerateCase.Load(f).Select(c => (Path.GetFileName(f), c)));
@@ -76,7 +73,7 @@ public class GoldenGenerationTests(GoldenModels models) : IClassFixture<GoldenMo
         Assert.True(difference is null, $"{c.Label}: {difference}");
     }
 
-    [Theory(Skip = Bf16RopeReason)]
+    [Theory]
     [MemberData(nameof(Bf16Cases))]
     public void Reference_loop_reproduces_the_official_tokens_of_bf16_checkpoints(string file, int index)
     {
