@@ -20,8 +20,10 @@ public static class DreamCommand
           dream bench [options]
         """;
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel = default)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel = default,
+        bool interactive = false, TextReader? stdin = null)
     {
+        var io = new CliContext(stdout, stderr, interactive, cancel);
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             stdout.WriteLine(Usage);
@@ -33,6 +35,10 @@ public static class DreamCommand
             string[] rest = args[1..];
             return command switch
             {
+                "sudoku" => SudokuCommand.Run(new CommandLine(command, rest, SudokuCommand.ValueOptions, SudokuCommand.FlagOptions), io),
+                "generate" => GenerateCommand.Run(new CommandLine(command, rest, GenerateCommand.ValueOptions, GenerateCommand.FlagOptions), io),
+                "infill" => InfillCommand.Run(new CommandLine(command, rest, InfillCommand.ValueOptions, InfillCommand.FlagOptions), io),
+                "chat" => ChatCommand.Run(new CommandLine(command, rest, ChatCommand.ValueOptions, ChatCommand.FlagOptions), io, stdin ?? TextReader.Null),
                 "info" => InfoCommand.Run(new CommandLine(command, rest, new[] { "model" }, Array.Empty<string>()), stdout),
                 "verify" => VerifyCommand.Run(new CommandLine(command, rest, new[] { "golden", "only", "backend" }, Array.Empty<string>()), stdout),
                 _ => throw new UsageException($"dream: unknown command '{command}' (try 'dream --help')"),
@@ -40,6 +46,11 @@ public static class DreamCommand
         }
         catch (UsageException e) { stderr.WriteLine(e.Message); return 2; }
         catch (DreamFormatException e) { stderr.WriteLine($"dream: {e.Message}"); return 1; }
+        // The library validates its arguments (lengths, ids, options) and says what was wrong; that is the user's line.
+        catch (ArgumentException e) { stderr.WriteLine($"dream: {FirstLine(e.Message)}"); return 2; }
+        catch (IOException e) { stderr.WriteLine($"dream: {e.Message}"); return 1; }
         catch (OperationCanceledException) { stderr.WriteLine("dream: cancelled"); return 130; }
     }
+
+    private static string FirstLine(string message) => message.Split('\n')[0].TrimEnd();
 }

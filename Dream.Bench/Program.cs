@@ -1,0 +1,28 @@
+namespace Dream.Bench;
+
+/// <summary>`dotnet run -c Release --project Dream.Bench -- BENCHMARK [options]`: a dispatcher, one line per benchmark.</summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        string name = args.Length > 0 ? args[0] : "";
+        string[] rest = args.Length > 0 ? args[1..] : [];
+        const string Usage = "usage: Dream.Bench tokenizer [--tokenizer PATH] [--corpus PATH] [--mb N]\n       Dream.Bench cpu [peak] [gemm] [planner [MODEL_DIR]] [layer7b-prepare DIR] [layer7b DIR]";
+        try
+        {
+            switch (name)
+            {
+                case "tokenizer": return TokenizerBench.Run(rest, Console.Out);
+                case "cpu": return CpuBench.Run(rest);
+                default:
+                    Console.Error.WriteLine(Usage);
+                    return 2;
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            Console.Error.WriteLine($"{e.Message}\n{Usage}");
+            return 2;
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using System.Reflection;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dream.Kernels.Ilgpu;
+
+/// <summary>
+/// Every kernel of the ILGPU backend, compiled and loaded once for one accelerator and kept in fields; the
+/// op classes (<see cref="Embedding"/>, <see cref="Linear"/>, ...) launch them. Nothing is compiled inside a
+/// forward call. Element-wise kernels are auto-grouped; row reductions and tiles use explicit groups sized from
+/// the accelerator's limits (the CPU simulator allows 16 threads, a GPU 1024; we use at most 256).
+/// </summary>
+public sealed class IlgpuKernels : IDisposable
+{
+    // Shared memory is allocated statically, with these compile-time sizes: ILGPU 1.5.3's OpenCL backend keeps
+    // the pointer to *dynamic* shared memory in a program-scope variable that concurrently running work-groups
+    // overwrite — harmless on a GPU, where every group sees the same local address, but a race on CPU OpenCL
+    // devices such as PoCL (measured: wrong attention outputs).
+
+    /// <summary>The most threads any explicitly grouped kernel uses (static shared arrays are this long).</summary>
+    public const int MaxGroupSize = 256;
+
+    /// <summary>Longest sequence <see cref="Attention"/> takes: its scores live in shared memory (32 KB).</summary>
+    public const int MaxAttentionTokens = 8192;
+
+    /// <summary>Floats of x that <see cref="Linear"/> stages per step (tile·chunk); W takes four times as many.</summary>
+    public const int LinearStage = 1024;
+
+    public Accelerator Accelerator { get; }
+
+    /// <summary>Threads per group of the row kernels (RmsNorm, Attention, sampling): a power of two.</summary>
+    public int ReductionGroupSize { get; }
+
+    /// <summary>Edge of <see cref="Linear"/>'s square thread group (LinearTile² threads): a power of two.</summary>
+    public int LinearTile { get; }
+
+    /// <summary>How much of the `in` axis <see cref="Linear"/> stages in shared memory per step.</summary>
+    public int LinearChunk { get; }
+
+    /// <summary>A one-element buffer passed where a kernel's optional input is absent (no bias).</summary>
+    public ArrayView<float> Dummy => _dummy.View;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _dummy;
+
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> EmbeddingF32;
+    internal readonly Action<Index1D, ArrayView<ushort>, ArrayView<int>, ArrayView<float>, int> EmbeddingBf16;
+    internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, float, ArrayView<float>, int> RmsNorm;
+    internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, int, int, int, int> LinearF32;
+    internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<ushort>, ArrayView<float>, int, ArrayView<float>, int, int, int, int> LinearBf16;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> RotaryEmbedding;
+    internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, float> Attention;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> SwiGlu;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>> ResidualAdd;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> RowGather;
+    internal readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>> GpuSamplingGreedy;
+
+    /// <param name="accelerator">The device the kernels are compiled for.</param>
+    /// <param name="maxGroupSize">Upper bound on threads per explicit group (at most the device's own limit and <see cref="MaxGroupSize"/>).</param>
+    public IlgpuKernels(Accelerator accelerator, int maxGroupSize = MaxGroupSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxGroupSize, 1);
+        Accelerator = accelerator;
+        int limit = Math.Min(Math.Min(accelerator.MaxNumThreadsPerGroup, maxGroupSize), MaxGroupSize);
+        ReductionGroupSize = PowerOfTwoAtMost(limit);
+        LinearTile = PowerOfTwoAtMost((int)Math.Sqrt(limit));
+        // tile·chunk = LinearStage: chunk 64 for 16×16 groups, 256 for the simulator's 4×4 groups — fewer chunks,
+        // fewer barriers, which the simulator pays for.
+        LinearChunk = LinearStage / LinearTile;
+        _dummy = accelerator.Allocate1D<float>(1);
+
+        EmbeddingF32 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.Embedding.KernelF32);
+        EmbeddingBf16 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.Embedding.KernelBf16);
+        RmsNorm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, float, ArrayView<float>, int>(Ilgpu.RmsNorm.Kernel);
+        LinearF32 = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, int, int, int, int>(Ilgpu.Linear.KernelF32);
+        LinearBf16 = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<ushort>, ArrayView<float>, int, ArrayView<float>, int, int, int, int>(Ilgpu.Linear.KernelBf16);
+        RotaryEmbedding = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Ilgpu.RotaryEmbedding.Kernel);
+        Attention = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, float>(Ilgpu.Attention.Kernel);
+        SwiGlu = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Ilgpu.SwiGlu.Kernel);
+        ResidualAdd = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(Ilgpu.ResidualAdd.Kernel);
+        RowGather = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.RowGather.Kernel);
+        GpuSamplingGreedy = accelerator.LoadStreamKernel<ArrayView<float>, int, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Ilgpu.GpuSampling.Kernel);
+    }
+
+    /// <summary>
+    /// Every kernel method with whether it is explicitly grouped — the list the device-free PTX/OpenCL compile
+    /// check walks (a test keeps it in sync with the kernel methods that exist).
+    /// </summary>
+    public static IReadOnlyList<(MethodInfo Method, bool ExplicitlyGrouped)> EntryPoints { get; } =
+    [
+        (Method(typeof(Embedding), nameof(Ilgpu.Embedding.KernelF32)), false),
+        (Method(typeof(Embedding), nameof(Ilgpu.Embedding.KernelBf16)), false),
+        (Method(typeof(RmsNorm), nameof(Ilgpu.RmsNorm.Kernel)), true),
+        (Method(typeof(Linear), nameof(Ilgpu.Linear.KernelF32)), true),
+        (Method(typeof(Linear), nameof(Ilgpu.Linear.KernelBf16)), true),
+        (Method(typeof(RotaryEmbedding), nameof(Ilgpu.RotaryEmbedding.Kernel)), false),
+        (Method(typeof(Attention), nameof(Ilgpu.Attention.Kernel)), true),
+        (Method(typeof(SwiGlu), nameof(Ilgpu.SwiGlu.Kernel)), false),
+        (Method(typeof(ResidualAdd), nameof(Ilgpu.ResidualAdd.Kernel)), false),
+        (Method(typeof(RowGather), nameof(Ilgpu.RowGather.Kernel)), false),
+        (Method(typeof(GpuSampling), nameof(Ilgpu.GpuSampling.Kernel)), true),
+    ];
+
+    private static MethodInfo Method(Type type, string name) =>
+        type.GetMethod(name, BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public)
+        ?? throw new MissingMethodException(type.FullName, name);
+
+    private static int PowerOfTwoAtMost(int n)
+    {
+        int p = 1;
+        while (p * 2 <= n) p *= 2;
+        return p;
+    }
+
+    public void Dispose() => _dummy.Dispose();
+}

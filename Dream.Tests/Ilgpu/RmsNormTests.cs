@@ -1,0 +1,38 @@
+using FsCheck;
+using FsCheck.Fluent;
+using static Dream.Tests.Ilgpu.IlgpuCheck;
+
+namespace Dream.Tests.Ilgpu;
+
+/// <summary>
+/// RMSNorm against Dream.Reference.RmsNorm. The kernel adds the squares in a tree, the reference in a row; each
+/// sum of D non-negative terms is within γ_D relatively of the exact one, so the two means differ by at most
+/// 2γ_D, the inverse root by about γ_D plus its own two roundings, and the two final products round once each:
+/// allowed |Δ| ≤ (2γ_D + 8u)·|ref|, u = 2^-24.
+/// </summary>
+[Collection(IlgpuCollection.Name)]
+public class RmsNormTests
+{
+    public sealed record Case(int Tokens, int Dim, float Eps, int Seed);
+
+    private static Arbitrary<Case> Cases =>
+        (from tokens in Size(9) from dim in Around(IlgpuTestDevice.Kernels.ReductionGroupSize) from eps in Gen.Elements(1e-6f, 1e-5f) from seed in Seed
+         select new Case(tokens, dim, eps, seed)).ToArbitrary();
+
+    [IlgpuProperty(MaxTest = 25)]
+    public Property RmsNormMatchesReference() => Prop.ForAll(Cases, c =>
+    {
+        var random = new Random(c.Seed);
+        var acc = IlgpuTestDevice.Kernels.Accelerator;
+        float[] x = Values(random, c.Tokens * c.Dim), weight = Values(random, c.Dim);
+        var expected = new float[x.Length];
+        Dream.Reference.RmsNorm.Forward(x, weight, c.Eps, expected, c.Tokens, c.Dim);
+
+        using var xBuffer = Upload(acc, x);
+        using var weightBuffer = Upload(acc, weight);
+        using var y = acc.Allocate1D<float>(x.Length);
+        Dream.Kernels.Ilgpu.RmsNorm.Forward(IlgpuTestDevice.Kernels, xBuffer.View, weightBuffer.View, c.Eps, y.View, c.Tokens, c.Dim);
+        double rtol = 2 * Gamma(c.Dim) + 8 * U;
+        Close(c.ToString(), Download(acc, y.View, x.Length), expected, i => 1e-30 + rtol * Math.Abs(expected[i]));
+    });
+}
