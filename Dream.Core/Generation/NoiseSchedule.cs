@@ -59,7 +59,8 @@ public sealed class NoiseSchedule
 
     /// <summary>
     /// Tokens to reveal per row at <paramref name="step"/>. The official loop passes the batch average
-    /// `maskCount / B` (a float32 tensor); our loop passes each row's own count (see <see cref="DiffusionGenerator"/>).
+    /// `maskCount / B` (a float32 tensor), which <see cref="RevealCounting.BatchAverage"/> passes too;
+    /// <see cref="RevealCounting.PerRow"/> passes each row's own count.
     /// </summary>
     public int RevealCount(int step, float masksPerRow)
     {
