@@ -17,7 +17,8 @@ public static class DreamCommand
           dream infill "text with <|mask|> holes" [--model DIR|REPO_ID] [options]
           dream info --model DIR|REPO_ID
           dream verify --golden DIR [--only forward|generate|tokenizer] [--backend NAME]
-          dream bench [options]
+          dream bench --backend NAME (--model DIR | --random-weights --shape dream-7b|planner) [--lens 256,512] [--reps N]
+          dream train sudoku --size 4|9 [options]
         """;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancel = default,
@@ -39,6 +40,7 @@ public static class DreamCommand
                 "generate" => GenerateCommand.Run(new CommandLine(command, rest, GenerateCommand.ValueOptions, GenerateCommand.FlagOptions), io),
                 "infill" => InfillCommand.Run(new CommandLine(command, rest, InfillCommand.ValueOptions, InfillCommand.FlagOptions), io),
                 "chat" => ChatCommand.Run(new CommandLine(command, rest, ChatCommand.ValueOptions, ChatCommand.FlagOptions), io, stdin ?? TextReader.Null),
+                "bench" => BenchCommand.Run(new CommandLine(command, rest, BenchCommand.ValueOptions, BenchCommand.FlagOptions), io),
                 "info" => InfoCommand.Run(new CommandLine(command, rest, new[] { "model" }, Array.Empty<string>()), stdout),
                 "verify" => VerifyCommand.Run(new CommandLine(command, rest, new[] { "golden", "only", "backend" }, Array.Empty<string>()), stdout),
                 _ => throw new UsageException($"dream: unknown command '{command}' (try 'dream --help')"),

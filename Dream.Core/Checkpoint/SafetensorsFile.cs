@@ -203,7 +203,19 @@ public sealed unsafe class SafetensorsFile : IDisposable
         IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.ToList();
+        WriteStreaming(path, list.Select(t => (t.Name, t.DType, t.Shape)).ToList(), (i, stream) => stream.Write(list[i].Data), metadata);
+    }
+
+    /// <summary>
+    /// Writes the header for <paramref name="tensors"/>, then asks <paramref name="writeData"/> for each tensor's
+    /// bytes in order, so a multi-gigabyte file never has to sit in memory at once. Each callback must write exactly
+    /// product(shape) × dtype size bytes.
+    /// </summary>
+    public static void WriteStreaming(string path, IReadOnlyList<(string Name, TensorDType DType, long[] Shape)> tensors,
+        Action<int, Stream> writeData, IReadOnlyDictionary<string, string>? metadata = null)
+    {
         using var header = new MemoryStream();
+        var sizes = tensors.Select(t => t.Shape.Aggregate(1L, (a, b) => checked(a * b)) * TensorDTypes.SizeOf(t.DType)).ToArray();
         using (var w = new Utf8JsonWriter(header))
         {
             w.WriteStartObject();
@@ -214,8 +226,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
                 w.WriteEndObject();
             }
             long offset = 0;
-            foreach (var t in list)
+            for (int i = 0; i < tensors.Count; i++)
             {
+                var t = tensors[i];
                 w.WriteStartObject(t.Name);
                 w.WriteString("dtype", TensorDTypes.Name(t.DType));
                 w.WriteStartArray("shape");
@@ -223,10 +236,10 @@ public sealed unsafe class SafetensorsFile : IDisposable
                 w.WriteEndArray();
                 w.WriteStartArray("data_offsets");
                 w.WriteNumberValue(offset);
-                w.WriteNumberValue(offset + t.Data.Length);
+                w.WriteNumberValue(offset + sizes[i]);
                 w.WriteEndArray();
                 w.WriteEndObject();
-                offset += t.Data.Length;
+                offset += sizes[i];
             }
             w.WriteEndObject();
         }
@@ -238,6 +251,12 @@ public sealed unsafe class SafetensorsFile : IDisposable
         f.Write(len);
         header.Position = 0;
         header.CopyTo(f);
-        foreach (var t in list) f.Write(t.Data);
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            long before = f.Position;
+            writeData(i, f);
+            if (f.Position - before != sizes[i])
+                throw new InvalidOperationException($"{path}: tensor '{tensors[i].Name}' wrote {f.Position - before} bytes, expected {sizes[i]}");
+        }
     }
 }

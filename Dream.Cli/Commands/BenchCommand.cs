@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Globalization;
+using Dream.Cli.Bench;
+using Dream.Core.Checkpoint;
+using Dream.Core.Model;
+
+namespace Dream.Cli.Commands;
+
+/// <summary>
+/// `dream bench --backend NAME (--model DIR | --random-weights --shape dream-7b|planner) [--lens 256,512]
+/// [--reps N] [--workdir DIR]`: milliseconds per forward over the whole sequence (logits for every position, as
+/// the PyTorch baseline times it), TFLOP/s, and the ratio to the compute floor at a given TFLOP/s (`--peak`,
+/// default 782: cuBLAS bf16 measured on an H200).
+/// </summary>
+public static class BenchCommand
+{
+    public static readonly string[] ValueOptions = { "backend", "model", "shape", "lens", "reps", "workdir", "peak", "seed" };
+    public static readonly string[] FlagOptions = { "random-weights" };
+
+    public static int Run(CommandLine cl, CliContext io)
+    {
+        cl.ExpectPositionals(0, "only options");
+        string backend = GenerationFlags.Backend(cl, "cpu");
+        int[] lens = cl.IntList("lens") ?? [256, 512];
+        if (lens.Length == 0 || lens.Any(l => l < 1)) throw new UsageException("dream bench: --lens needs positive lengths");
+        int reps = cl.Int("reps", 1, 1000) ?? 5;
+        double peak = cl.Double("peak") ?? 782;
+
+        string? tempDir = null;
+        string dir;
+        if (cl.Flag("random-weights"))
+        {
+            if (cl.String("model") is not null) throw new UsageException("dream bench: give --model or --random-weights, not both");
+            var shape = RandomCheckpoint.Shape(cl.String("shape") ?? "dream-7b");
+            tempDir = dir = Path.Combine(cl.String("workdir") ?? Path.GetTempPath(), $"dream-random-{Environment.ProcessId}");
+            var clock = Stopwatch.StartNew();
+            io.Err.WriteLine($"writing random bf16 weights ({shape.ParameterCount:N0} parameters) to {dir}");
+            RandomCheckpoint.Write(dir, shape, (ulong)(cl.Int("seed", 0) ?? 0), io.Err);
+            io.Err.WriteLine($"  {clock.Elapsed.TotalSeconds:0.0}s");
+        }
+        else dir = ModelResolver.Resolve(cl.String("model"));
+
+        try
+        {
+            using var checkpoint = DreamCheckpoint.Open(dir);
+            var c = checkpoint.Config;
+            var load = Stopwatch.StartNew();
+            using var model = BackendFactory.Create(backend, checkpoint.Weights);
+            io.Err.WriteLine($"loaded onto {model.BackendName} in {load.Elapsed.TotalSeconds:0.0}s");
+
+            io.Out.WriteLine($"backend {model.BackendName}, {c.ParameterCount:N0} parameters, batch 1, logits for every position, median of {reps}");
+            io.Out.WriteLine("| tokens | ms / forward | TFLOP/s | floor ms at " + peak.ToString(CultureInfo.InvariantCulture) + " TFLOP/s | ratio to floor |");
+            io.Out.WriteLine("|---:|---:|---:|---:|---:|");
+            var random = new Random(1);
+            foreach (int length in lens)
+            {
+                if (length > c.MaxPositionEmbeddings) throw new UsageException($"dream bench: length {length} exceeds the model's context {c.MaxPositionEmbeddings}");
+                var input = new ForwardInput(1, length);
+                for (int i = 0; i < length; i++) input.Ids[i] = random.Next(c.VocabSize);
+                int[] rows = Enumerable.Range(0, length).ToArray();
+                var logits = new float[(long)length * c.VocabSize];
+                model.Forward(input, rows, logits); // warm-up: compilation, buffers
+                var times = new double[reps];
+                for (int r = 0; r < reps; r++)
+                {
+                    io.Cancel.ThrowIfCancellationRequested();
+                    var t = Stopwatch.StartNew();
+                    model.Forward(input, rows, logits); // returns with the logits on the host: the device has finished
+                    times[r] = t.Elapsed.TotalMilliseconds;
+                }
+                Array.Sort(times);
+                double ms = times[reps / 2];
+                double flops = Flops(c, length);
+                double floorMs = flops / (peak * 1e12) * 1e3;
+                io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {length} | {ms:0.0} | {flops / (ms * 1e-3) / 1e12:0.0##} | {floorMs:0.0##} | {ms / floorMs:0.00} |"));
+                io.Out.Flush();
+            }
+            return 0;
+        }
+        finally
+        {
+            if (tempDir is not null) Directory.Delete(tempDir, recursive: true);
+        }
+    }
+
+    /// <summary>Multiply-adds ×2 of one forward: every linear layer, attention's two products, lm_head for all rows.</summary>
+    public static double Flops(DreamConfig c, int tokens)
+    {
+        double d = c.HiddenSize, f = c.IntermediateSize, kv = c.KvDim, t = tokens;
+        double perLayer = 2 * t * (d * d + 2 * d * kv + d * d + 3 * d * f) + 2 * 2 * t * t * d;
+        return c.NumHiddenLayers * perLayer + 2 * t * d * c.VocabSize;
+    }
+}
