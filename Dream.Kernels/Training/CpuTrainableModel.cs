@@ -37,7 +37,7 @@ public sealed class CpuTrainableModel : ITrainableModel<float>, IForwardModel
     // backward buffers
     private float[] _dh = [], _dAct = [], _dGate = [], _dUp = [], _dM = [], _dAttn = [], _dq = [], _dk = [], _dv = [], _dA = [];
     private float[] _dSel = [], _dNormed = [], _dLogits = [];
-    private float[] _scratchT1 = [], _scratchT2 = [], _scratchW = [], _scratchRms = [];
+    private float[] _scratchT1 = [], _scratchW = [], _scratchRms = [];      // dyᵀ, Wᵀ, RmsNorm rows
 
     public DreamParameters<float> Parameters { get; }
     public bool Causal { get; }
@@ -107,27 +107,27 @@ public sealed class CpuTrainableModel : ITrainableModel<float>, IForwardModel
             var t = _tapes[l];
             _h.AsSpan(0, n * d).CopyTo(t.HIn);
             RmsNorm.Forward(_h, p.InputNorm, eps, t.A, t.InvRms1, n, d);
-            Linear.Forward(t.A, p.QProj, p.QBias, t.Q, n, d, d);
-            Linear.Forward(t.A, p.KProj, p.KBias, t.K, n, d, kv);
-            Linear.Forward(t.A, p.VProj, p.VBias, t.V, n, d, kv);
+            Linear.Forward(t.A, p.QProj, p.QBias, t.Q, _scratchW, n, d, d);
+            Linear.Forward(t.A, p.KProj, p.KBias, t.K, _scratchW, n, d, kv);
+            Linear.Forward(t.A, p.VProj, p.VBias, t.V, _scratchW, n, d, kv);
             RotaryEmbedding.Apply(t.Q, _cos, _sin, n, heads, dh);
             RotaryEmbedding.Apply(t.K, _cos, _sin, n, kvHeads, dh);
             Attention.Forward(t.Q, t.K, t.V, isReal, Causal, t.P, t.Attn, batch, tokens, heads, kvHeads, dh);
-            Linear.Forward(t.Attn, p.OProj, null, _dA, n, d, d);           // _dA is free until the backward
+            Linear.Forward(t.Attn, p.OProj, null, _dA, _scratchW, n, d, d);           // _dA is free until the backward
             TensorPrimitives.Add(_h.AsSpan(0, n * d), _dA.AsSpan(0, n * d), _h.AsSpan(0, n * d));
 
             _h.AsSpan(0, n * d).CopyTo(t.HMid);
             RmsNorm.Forward(_h, p.PostAttentionNorm, eps, t.M, t.InvRms2, n, d);
-            Linear.Forward(t.M, p.GateProj, null, t.Gate, n, d, f);
-            Linear.Forward(t.M, p.UpProj, null, t.Up, n, d, f);
+            Linear.Forward(t.M, p.GateProj, null, t.Gate, _scratchW, n, d, f);
+            Linear.Forward(t.M, p.UpProj, null, t.Up, _scratchW, n, d, f);
             SwiGlu.Forward(t.Gate, t.Up, t.Act, n * f);
-            Linear.Forward(t.Act, p.DownProj, null, _dA, n, f, d);
+            Linear.Forward(t.Act, p.DownProj, null, _dA, _scratchW, n, f, d);
             TensorPrimitives.Add(_h.AsSpan(0, n * d), _dA.AsSpan(0, n * d), _h.AsSpan(0, n * d));
         }
 
         for (int i = 0; i < r; i++) _h.AsSpan(lossRows[i] * d, d).CopyTo(_sel.AsSpan(i * d, d));
         RmsNorm.Forward(_sel, Parameters.FinalNorm, eps, _normed, _invRmsFinal, r, d);
-        Linear.Forward(_normed, Parameters.LmHead, null, _logits, r, d, c.VocabSize);
+        Linear.Forward(_normed, Parameters.LmHead, null, _logits, _scratchW, r, d, c.VocabSize);
     }
 
     /// <summary>Back-propagates _dLogits [R, V] through the tape, accumulating into <paramref name="g"/>.</summary>
@@ -139,8 +139,8 @@ public sealed class CpuTrainableModel : ITrainableModel<float>, IForwardModel
         float eps = (float)c.RmsNormEps;
 
         Clear(_dNormed, r * d);
-        Linear.BackwardInput(_dLogits, Parameters.LmHead, _dNormed, _scratchW, r, d, v);
-        Linear.BackwardWeight(_normed, _dLogits, g.LmHead, null, _scratchT1, _scratchT2, r, d, v);
+        Linear.BackwardInput(_dLogits, Parameters.LmHead, _dNormed, r, d, v);
+        Linear.BackwardWeight(_normed, _dLogits, g.LmHead, null, _scratchT1, r, d, v);
         Clear(_dSel, r * d);
         RmsNorm.Backward(_sel, Parameters.FinalNorm, _invRmsFinal, _dNormed, _dSel, g.FinalNorm, _scratchRms, r, d);
         Clear(_dh, n * d);
@@ -158,20 +158,20 @@ public sealed class CpuTrainableModel : ITrainableModel<float>, IForwardModel
 
             // h = hMid + Down(SwiGlu(Gate(m), Up(m))): the residual hands dh to Down's output unchanged.
             Clear(_dAct, n * f);
-            Linear.BackwardInput(_dh, p.DownProj, _dAct, _scratchW, n, f, d);
-            Linear.BackwardWeight(t.Act, _dh, gl.DownProj, null, _scratchT1, _scratchT2, n, f, d);
+            Linear.BackwardInput(_dh, p.DownProj, _dAct, n, f, d);
+            Linear.BackwardWeight(t.Act, _dh, gl.DownProj, null, _scratchT1, n, f, d);
             SwiGlu.Backward(t.Gate, t.Up, _dAct, _dGate, _dUp, n * f);
             Clear(_dM, n * d);
-            Linear.BackwardInput(_dGate, p.GateProj, _dM, _scratchW, n, d, f);
-            Linear.BackwardWeight(t.M, _dGate, gl.GateProj, null, _scratchT1, _scratchT2, n, d, f);
-            Linear.BackwardInput(_dUp, p.UpProj, _dM, _scratchW, n, d, f);
-            Linear.BackwardWeight(t.M, _dUp, gl.UpProj, null, _scratchT1, _scratchT2, n, d, f);
+            Linear.BackwardInput(_dGate, p.GateProj, _dM, n, d, f);
+            Linear.BackwardWeight(t.M, _dGate, gl.GateProj, null, _scratchT1, n, d, f);
+            Linear.BackwardInput(_dUp, p.UpProj, _dM, n, d, f);
+            Linear.BackwardWeight(t.M, _dUp, gl.UpProj, null, _scratchT1, n, d, f);
             RmsNorm.Backward(t.HMid, p.PostAttentionNorm, t.InvRms2, _dM, _dh, gl.PostAttentionNorm, _scratchRms, n, d);
 
             // hMid = hIn + O(Attention(RoPE(Q(a)), RoPE(K(a)), V(a))), a = RmsNorm(hIn)
             Clear(_dAttn, n * d);
-            Linear.BackwardInput(_dh, p.OProj, _dAttn, _scratchW, n, d, d);
-            Linear.BackwardWeight(t.Attn, _dh, gl.OProj, null, _scratchT1, _scratchT2, n, d, d);
+            Linear.BackwardInput(_dh, p.OProj, _dAttn, n, d, d);
+            Linear.BackwardWeight(t.Attn, _dh, gl.OProj, null, _scratchT1, n, d, d);
             Clear(_dq, n * d);
             Clear(_dk, n * kv);
             Clear(_dv, n * kv);
@@ -179,12 +179,12 @@ public sealed class CpuTrainableModel : ITrainableModel<float>, IForwardModel
             RotaryEmbedding.Backward(_dq, _cos, _sin, n, heads, dh);
             RotaryEmbedding.Backward(_dk, _cos, _sin, n, kvHeads, dh);
             Clear(_dA, n * d);
-            Linear.BackwardInput(_dq, p.QProj, _dA, _scratchW, n, d, d);
-            Linear.BackwardWeight(t.A, _dq, gl.QProj, gl.QBias, _scratchT1, _scratchT2, n, d, d);
-            Linear.BackwardInput(_dk, p.KProj, _dA, _scratchW, n, d, kv);
-            Linear.BackwardWeight(t.A, _dk, gl.KProj, gl.KBias, _scratchT1, _scratchT2, n, d, kv);
-            Linear.BackwardInput(_dv, p.VProj, _dA, _scratchW, n, d, kv);
-            Linear.BackwardWeight(t.A, _dv, gl.VProj, gl.VBias, _scratchT1, _scratchT2, n, d, kv);
+            Linear.BackwardInput(_dq, p.QProj, _dA, n, d, d);
+            Linear.BackwardWeight(t.A, _dq, gl.QProj, gl.QBias, _scratchT1, n, d, d);
+            Linear.BackwardInput(_dk, p.KProj, _dA, n, d, kv);
+            Linear.BackwardWeight(t.A, _dk, gl.KProj, gl.KBias, _scratchT1, n, d, kv);
+            Linear.BackwardInput(_dv, p.VProj, _dA, n, d, kv);
+            Linear.BackwardWeight(t.A, _dv, gl.VProj, gl.VBias, _scratchT1, n, d, kv);
             RmsNorm.Backward(t.HIn, p.InputNorm, t.InvRms1, _dA, _dh, gl.InputNorm, _scratchRms, n, d);
         }
 
@@ -248,7 +248,6 @@ public sealed class CpuTrainableModel : ITrainableModel<float>, IForwardModel
         Grow(ref _dk, (long)n * kv); Grow(ref _dv, (long)n * kv); Grow(ref _dA, (long)n * d);
         int widest = Math.Max(Math.Max(d, f), v);
         Grow(ref _scratchT1, (long)Math.Max(n, lossRows) * widest);
-        Grow(ref _scratchT2, (long)Math.Max(n, lossRows) * widest);
         Grow(ref _scratchW, (long)widest * widest);
         Grow(ref _scratchRms, (long)Math.Max(n, lossRows) * d);
     }

@@ -3,14 +3,13 @@ using System.Numerics.Tensors;
 namespace Dream.Kernels.Training;
 
 /// <summary>
-/// The trainer's Linear, y = x·Wᵀ + b with W [out, in], and its two backward products, as long dot products over
-/// contiguous rows so TensorPrimitives can vectorise them:
-///   forward       y[n, o]  = x[n, :] · W[o, :] + b[o]
-///   input grad    dx[n, i] += dy[n, :] · Wᵀ[i, :]          (Wᵀ transposed once per call)
-///   weight grad   dW[o, i] += dyᵀ[o, :] · xᵀ[i, :]         (dot products of length N, the batch's rows)
-///   bias grad     db[o]    += Σ_n dy[n, o]
-/// Work is split by output row, so every element is one thread's sum in a fixed order: results do not depend
-/// on scheduling. Oracle: Dream.Reference.Linear (Forward, Backward).
+/// The trainer's Linear, y = x·Wᵀ + b with W [out, in], and its two backward products, each one
+/// <see cref="MatMul"/> call on row-major matrices (transposing what the product needs first):
+///   forward       y  = x · Wᵀ  (+ b per row)      [N, In]·[In, Out]
+///   input grad    dx += dy · W                     [N, Out]·[Out, In]
+///   weight grad   dW += dyᵀ · x                    [Out, N]·[N, In]   (sums over the batch's N rows)
+///   bias grad     db += Σ_n dy[n, :]
+/// Oracle: Dream.Reference.Linear (Forward, Backward).
 /// </summary>
 public static class Linear
 {
@@ -18,61 +17,37 @@ public static class Linear
     /// <param name="weight">[Out, In].</param>
     /// <param name="bias">[Out] or null.</param>
     /// <param name="y">[N, Out], overwritten.</param>
-    public static void Forward(float[] x, float[] weight, float[]? bias, float[] y, int rows, int inFeatures, int outFeatures)
+    /// <param name="scratch">at least In·Out floats, for Wᵀ.</param>
+    public static void Forward(float[] x, float[] weight, float[]? bias, float[] y, float[] scratch, int rows, int inFeatures, int outFeatures)
     {
-        Parallel.For(0, Blocks(rows), block =>
+        Transpose(weight, scratch, outFeatures, inFeatures);                   // Wᵀ [In, Out]
+        MatMul.MultiplyParallel(x, scratch, y, rows, inFeatures, outFeatures, accumulate: false);
+        if (bias is null) return;
+        for (int n = 0; n < rows; n++)
         {
-            var (start, end) = Range(block, rows);
-            for (int n = start; n < end; n++)
-            {
-                var xRow = x.AsSpan(n * inFeatures, inFeatures);
-                var yRow = y.AsSpan(n * outFeatures, outFeatures);
-                for (int o = 0; o < outFeatures; o++)
-                    yRow[o] = TensorPrimitives.Dot(xRow, weight.AsSpan(o * inFeatures, inFeatures));
-                if (bias is not null) TensorPrimitives.Add(yRow, bias, yRow);
-            }
-        });
+            var yRow = y.AsSpan(n * outFeatures, outFeatures);
+            TensorPrimitives.Add(yRow, bias, yRow);
+        }
     }
 
     /// <param name="dy">[N, Out].</param>
     /// <param name="weight">[Out, In].</param>
     /// <param name="dx">[N, In], accumulated into (+=).</param>
-    /// <param name="scratch">at least In·Out floats for Wᵀ.</param>
-    public static void BackwardInput(float[] dy, float[] weight, float[] dx, float[] scratch, int rows, int inFeatures, int outFeatures)
-    {
-        var wt = scratch;
-        Transpose(weight, wt, outFeatures, inFeatures);                        // [In, Out]
-        Parallel.For(0, Blocks(rows), block =>
-        {
-            var (start, end) = Range(block, rows);
-            for (int n = start; n < end; n++)
-            {
-                var dyRow = dy.AsSpan(n * outFeatures, outFeatures);
-                var dxRow = dx.AsSpan(n * inFeatures, inFeatures);
-                for (int i = 0; i < inFeatures; i++)
-                    dxRow[i] += TensorPrimitives.Dot(dyRow, wt.AsSpan(i * outFeatures, outFeatures));
-            }
-        });
-    }
+    public static void BackwardInput(float[] dy, float[] weight, float[] dx, int rows, int inFeatures, int outFeatures) =>
+        MatMul.MultiplyParallel(dy, weight, dx, rows, outFeatures, inFeatures, accumulate: true);
 
     /// <param name="x">[N, In] the forward input.</param>
     /// <param name="dy">[N, Out].</param>
     /// <param name="dWeight">[Out, In], accumulated into (+=).</param>
     /// <param name="dBias">[Out] or null, accumulated into (+=).</param>
-    /// <param name="xT">at least In·N floats for xᵀ.</param>
-    /// <param name="dyT">at least Out·N floats for dyᵀ.</param>
-    public static void BackwardWeight(float[] x, float[] dy, float[] dWeight, float[]? dBias, float[] xT, float[] dyT,
+    /// <param name="scratch">at least Out·N floats, for dyᵀ.</param>
+    public static void BackwardWeight(float[] x, float[] dy, float[] dWeight, float[]? dBias, float[] scratch,
         int rows, int inFeatures, int outFeatures)
     {
-        Transpose(x, xT, rows, inFeatures);                                    // [In, N]
-        Transpose(dy, dyT, rows, outFeatures);                                 // [Out, N]
-        Parallel.For(0, outFeatures, o =>
-        {
-            var g = dyT.AsSpan(o * rows, rows);
-            var dwRow = dWeight.AsSpan(o * inFeatures, inFeatures);
-            for (int i = 0; i < inFeatures; i++) dwRow[i] += TensorPrimitives.Dot(g, xT.AsSpan(i * rows, rows));
-            if (dBias is not null) dBias[o] += TensorPrimitives.Sum(g);
-        });
+        Transpose(dy, scratch, rows, outFeatures);                             // dyᵀ [Out, N]
+        MatMul.MultiplyParallel(scratch, x, dWeight, outFeatures, rows, inFeatures, accumulate: true);
+        if (dBias is null) return;
+        for (int o = 0; o < outFeatures; o++) dBias[o] += TensorPrimitives.Sum(scratch.AsSpan(o * rows, rows));
     }
 
     /// <summary>destination[c, r] = source[r, c] for a [rows, cols] source.</summary>
@@ -89,12 +64,4 @@ public static class Linear
                 destination[c * rows + r] = source[r * cols + c];
         }
     }
-
-    /// <summary>Rows per parallel task: enough work per task that scheduling costs stay small.</summary>
-    private const int RowsPerBlock = 32;
-
-    private static int Blocks(int rows) => (rows + RowsPerBlock - 1) / RowsPerBlock;
-
-    private static (int Start, int End) Range(int block, int rows) =>
-        (block * RowsPerBlock, Math.Min(rows, (block + 1) * RowsPerBlock));
 }

@@ -16,14 +16,17 @@ public static class RmsNorm
     /// <param name="inverseRms">[N], written: r per row.</param>
     public static void Forward(float[] x, float[] weight, float eps, float[] y, float[] inverseRms, int rows, int dim)
     {
-        Parallel.For(0, rows, n =>
+        Parallel.For(0, Blocks(rows), block =>
         {
-            var xRow = x.AsSpan(n * dim, dim);
-            var yRow = y.AsSpan(n * dim, dim);
-            float r = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares(xRow) / dim + eps);
-            inverseRms[n] = r;
-            TensorPrimitives.Multiply(xRow, r, yRow);
-            TensorPrimitives.Multiply(yRow, weight, yRow);
+            for (int n = block * RowsPerBlock, end = Math.Min(rows, n + RowsPerBlock); n < end; n++)
+            {
+                var xRow = x.AsSpan(n * dim, dim);
+                var yRow = y.AsSpan(n * dim, dim);
+                float r = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares(xRow) / dim + eps);
+                inverseRms[n] = r;
+                TensorPrimitives.Multiply(xRow, r, yRow);
+                TensorPrimitives.Multiply(yRow, weight, yRow);
+            }
         });
     }
 
@@ -34,19 +37,26 @@ public static class RmsNorm
     public static void Backward(float[] x, float[] weight, float[] inverseRms, float[] dy, float[] dx, float[] dWeight, float[] scratch,
         int rows, int dim)
     {
-        Parallel.For(0, rows, n =>
+        Parallel.For(0, Blocks(rows), block =>
         {
-            var xRow = x.AsSpan(n * dim, dim);
-            var g = scratch.AsSpan(n * dim, dim);
-            TensorPrimitives.Multiply(dy.AsSpan(n * dim, dim), weight, g);
-            float r = inverseRms[n];
-            float along = TensorPrimitives.Dot(g, xRow) * r * r * r / dim;
-            var dxRow = dx.AsSpan(n * dim, dim);
-            TensorPrimitives.MultiplyAdd(g, r, dxRow, dxRow);                 // dx += r·g
-            TensorPrimitives.MultiplyAdd(xRow, -along, dxRow, dxRow);         // dx −= x·r³·(g·x)/D
-            TensorPrimitives.Multiply(dy.AsSpan(n * dim, dim), xRow, g);      // g now holds dy·x, for the weight
-            TensorPrimitives.Multiply(g, r, g);
+            for (int n = block * RowsPerBlock, end = Math.Min(rows, n + RowsPerBlock); n < end; n++)
+            {
+                var xRow = x.AsSpan(n * dim, dim);
+                var g = scratch.AsSpan(n * dim, dim);
+                TensorPrimitives.Multiply(dy.AsSpan(n * dim, dim), weight, g);
+                float r = inverseRms[n];
+                float along = TensorPrimitives.Dot(g, xRow) * r * r * r / dim;
+                var dxRow = dx.AsSpan(n * dim, dim);
+                TensorPrimitives.MultiplyAdd(g, r, dxRow, dxRow);             // dx += r·g
+                TensorPrimitives.MultiplyAdd(xRow, -along, dxRow, dxRow);     // dx −= x·r³·(g·x)/D
+                TensorPrimitives.Multiply(dy.AsSpan(n * dim, dim), xRow, g);  // g now holds dy·x, for the weight
+                TensorPrimitives.Multiply(g, r, g);
+            }
         });
         for (int n = 0; n < rows; n++) TensorPrimitives.Add(dWeight, scratch.AsSpan(n * dim, dim), dWeight);
     }
+
+    private const int RowsPerBlock = 64;
+
+    private static int Blocks(int rows) => (rows + RowsPerBlock - 1) / RowsPerBlock;
 }

@@ -17,8 +17,10 @@ public static class RotaryEmbedding
     private static void Rotate(float[] x, float[] cos, float[] sin, int rows, int heads, int headDim, float direction)
     {
         int half = headDim / 2;
-        Parallel.For(0, rows, n =>
+        const int rowsPerBlock = 64;
+        Parallel.For(0, (rows + rowsPerBlock - 1) / rowsPerBlock, block =>
         {
+            for (int n = block * rowsPerBlock, end = Math.Min(rows, n + rowsPerBlock); n < end; n++)
             for (int h = 0; h < heads; h++)
             {
                 int b = (n * heads + h) * headDim;
