@@ -22,7 +22,7 @@ public static class TrainCommand
     public static readonly string[] ValueOptions =
     {
         "size", "steps", "batch", "lr", "seed", "out", "eval", "hidden", "layers", "heads", "kv-heads", "ffn",
-        "warmup", "weighting", "minutes", "train-puzzles", "resume", "report-every",
+        "rope-theta", "warmup", "weighting", "minutes", "train-puzzles", "resume", "report-every",
     };
     public static readonly string[] FlagOptions = { "ar" };
 
@@ -38,8 +38,8 @@ public static class TrainCommand
         bool small = size == 4, ar = cl.Flag("ar");
         var task = new SudokuTask(new SudokuGrid(small ? 2 : 3));
 
-        int batchSize = cl.Int("batch", 1, 65536) ?? (small ? 64 : 64);
-        int steps = cl.Int("steps", 1, 100_000_000) ?? (small ? 1500 : 20000);
+        int batchSize = cl.Int("batch", 1, 65536) ?? 64;
+        int steps = cl.Int("steps", 1, 100_000_000) ?? (small ? 9000 : 20000);
         double lr = cl.Double("lr") ?? 2e-3;
         if (!(lr > 0 && lr < 1)) throw new UsageException("dream train: --lr must lie in (0, 1)");
         ulong seed = (ulong)(cl.Int("seed", 0) ?? 1);
@@ -52,7 +52,7 @@ public static class TrainCommand
         var weighting = ParseWeighting(cl.String("weighting") ?? "cart");
         string? outDir = cl.String("out"), resume = cl.String("resume");
 
-        var config = resume is not null ? DreamConfig.Load(Path.Combine(resume, "config.json")) : ModelConfig(cl, task, small);
+        var config = resume is not null ? TrainingState.ReadConfig(resume) : ModelConfig(cl, task, small);
         if (config.VocabSize != task.VocabSize || config.MaskTokenId != task.MaskId)
             throw new UsageException($"dream train: the model in {resume} was not trained on {size}×{size} puzzles");
 
@@ -89,12 +89,22 @@ public static class TrainCommand
         stdout.WriteLine(F($"train: {steps} steps of {batchSize} × {task.Length} tokens, lr {lr:G3} (warm-up {warmup}, cosine), seed {seed}, {Environment.ProcessorCount} cores{(minutes is { } m ? $", limit {m:G3} min" : "")}"));
         var trainClock = Stopwatch.StartNew();
         double lastLoss = double.NaN, tokensPerSecond = 0;
-        trainer.Run(reportEvery, r =>
+        try
         {
-            lastLoss = r.Loss;
-            tokensPerSecond = r.TokensPerSecond;
-            stdout.WriteLine(F($"step {r.Step,6}/{r.TotalSteps}  loss {r.Loss:F4}  |g| {r.GradientNorm:F3}  lr {r.LearningRate:E2}  {r.TokensPerSecond,8:N0} tok/s  {Clock(r.Elapsed)} elapsed  ETA {Clock(r.Remaining)}"));
-        }, minutes is { } limit ? TimeSpan.FromMinutes(limit) : null, cancel);
+            trainer.Run(reportEvery, r =>
+            {
+                lastLoss = r.Loss;
+                tokensPerSecond = r.TokensPerSecond;
+                stdout.WriteLine(F($"step {r.Step,6}/{r.TotalSteps}  loss {r.Loss:F4}  |g| {r.GradientNorm:F3}  lr {r.LearningRate:E2}  {r.TokensPerSecond,8:N0} tok/s  {Clock(r.Elapsed)} elapsed  ETA {Clock(r.Remaining)}"));
+            }, minutes is { } limit ? TimeSpan.FromMinutes(limit) : null, cancel);
+        }
+        catch (OperationCanceledException) when (outDir is not null)
+        {
+            // Keep what was learned: `--resume` continues from here with the same options.
+            TrainingState.Save(outDir, parameters, trainer.Optimizer, trainer.Step, seed);
+            stderr.WriteLine(F($"dream train: stopped at step {trainer.Step}; state saved in {outDir} (continue with --resume {outDir})"));
+            throw;
+        }
         var trainTime = trainClock.Elapsed;
         stdout.WriteLine(F($"trained {trainer.Step} steps in {Clock(trainTime)} ({trainTime.TotalSeconds:F0}s), {tokensPerSecond:N0} tokens/s"));
 
@@ -177,15 +187,16 @@ public static class TrainCommand
         int hidden = cl.Int("hidden", 8, 4096) ?? (small ? 64 : 384);
         int layers = cl.Int("layers", 1, 64) ?? (small ? 2 : 3);
         int heads = cl.Int("heads", 1, 64) ?? (small ? 4 : 6);
-        int kvHeads = cl.Int("kv-heads", 1, 64) ?? (small ? 2 : 2);
+        int kvHeads = cl.Int("kv-heads", 1, 64) ?? (small ? 4 : 2);
         int ffn = cl.Int("ffn", 1, 65536) ?? Math.Max(64, hidden * 8 / 3 / 64 * 64); // the recipe's SwiGLU width
+        double theta = cl.Double("rope-theta") ?? 10000.0;
         if (hidden % heads != 0 || hidden / heads % 2 != 0)
             throw new UsageException($"dream train: --hidden {hidden} must split into {heads} heads of an even size");
         if (heads % kvHeads != 0) throw new UsageException($"dream train: --kv-heads {kvHeads} must divide --heads {heads}");
         var config = new DreamConfig
         {
             VocabSize = task.VocabSize, HiddenSize = hidden, IntermediateSize = ffn, NumHiddenLayers = layers,
-            NumAttentionHeads = heads, NumKeyValueHeads = kvHeads, RopeTheta = 10000.0, RmsNormEps = 1e-6,
+            NumAttentionHeads = heads, NumKeyValueHeads = kvHeads, RopeTheta = theta, RmsNormEps = 1e-6,
             TieWordEmbeddings = true, MaxPositionEmbeddings = 512,
             MaskTokenId = task.MaskId, PadTokenId = task.EosId, EosTokenId = task.EosId, BosTokenId = task.BosId,
             TorchDType = "bfloat16",

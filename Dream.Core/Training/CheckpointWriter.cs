@@ -22,8 +22,10 @@ public static class CheckpointWriter
     public static void Write(string directory, DreamParameters<float> parameters, TokenTable tokens, GenerationSuggestion generation,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
-        Directory.CreateDirectory(directory);
         var c = parameters.Config;
+        if (c.MaskTokenId != tokens.MaskId || c.EosTokenId != tokens.EosId || c.BosTokenId != tokens.BosId)
+            throw new ArgumentException("the config's special ids disagree with the token table", nameof(tokens));
+        Directory.CreateDirectory(directory);
 
         var tensors = parameters.Tensors.Select(t =>
         {
@@ -36,30 +38,7 @@ public static class CheckpointWriter
         if (metadata is not null) foreach (var (k, v) in metadata) meta[k] = v;
         SafetensorsFile.Write(Path.Combine(directory, "model.safetensors"), tensors, meta);
 
-        var config = new JsonObject
-        {
-            ["architectures"] = new JsonArray("DreamModel"),
-            ["model_type"] = "Dream",
-            ["vocab_size"] = c.VocabSize,
-            ["hidden_size"] = c.HiddenSize,
-            ["intermediate_size"] = c.IntermediateSize,
-            ["num_hidden_layers"] = c.NumHiddenLayers,
-            ["num_attention_heads"] = c.NumAttentionHeads,
-            ["num_key_value_heads"] = c.NumKeyValueHeads,
-            ["rope_theta"] = c.RopeTheta,
-            ["rms_norm_eps"] = c.RmsNormEps,
-            ["tie_word_embeddings"] = c.TieWordEmbeddings,
-            ["max_position_embeddings"] = c.MaxPositionEmbeddings,
-            ["torch_dtype"] = "bfloat16",
-            ["hidden_act"] = "silu",
-            ["use_sliding_window"] = false,
-            ["attention_dropout"] = 0.0,
-            ["mask_token_id"] = tokens.MaskId,
-            ["pad_token_id"] = tokens.EosId,
-            ["eos_token_id"] = tokens.EosId,
-            ["bos_token_id"] = tokens.BosId,
-        };
-        WriteJson(Path.Combine(directory, "config.json"), config);
+        WriteJson(Path.Combine(directory, "config.json"), ConfigJson(c));
 
         var gen = new JsonObject
         {
@@ -77,6 +56,31 @@ public static class CheckpointWriter
         WriteJson(Path.Combine(directory, "generation_config.json"), gen);
         WriteJson(Path.Combine(directory, "tokenizer.json"), TokenizerJson(tokens));
     }
+
+    /// <summary>`config.json` for <paramref name="c"/>: Hugging Face field names, pad = eos as Dream has it.</summary>
+    public static JsonObject ConfigJson(Model.DreamConfig c) => new()
+    {
+        ["architectures"] = new JsonArray("DreamModel"),
+        ["model_type"] = "Dream",
+        ["vocab_size"] = c.VocabSize,
+        ["hidden_size"] = c.HiddenSize,
+        ["intermediate_size"] = c.IntermediateSize,
+        ["num_hidden_layers"] = c.NumHiddenLayers,
+        ["num_attention_heads"] = c.NumAttentionHeads,
+        ["num_key_value_heads"] = c.NumKeyValueHeads,
+        ["rope_theta"] = c.RopeTheta,
+        ["rms_norm_eps"] = c.RmsNormEps,
+        ["tie_word_embeddings"] = c.TieWordEmbeddings,
+        ["max_position_embeddings"] = c.MaxPositionEmbeddings,
+        ["torch_dtype"] = "bfloat16",
+        ["hidden_act"] = "silu",
+        ["use_sliding_window"] = false,
+        ["attention_dropout"] = 0.0,
+        ["mask_token_id"] = c.MaskTokenId,
+        ["pad_token_id"] = c.PadTokenId,
+        ["eos_token_id"] = c.EosTokenId,
+        ["bos_token_id"] = c.BosTokenId,
+    };
 
     /// <summary>A `tokenizer.json` the Qwen2 tokenizer reads: NFC, Qwen2's split regex, byte-level, BPE with no merges.</summary>
     public static JsonObject TokenizerJson(TokenTable tokens)

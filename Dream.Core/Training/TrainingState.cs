@@ -8,7 +8,9 @@ namespace Dream.Core.Training;
 /// Everything a resumed run needs beyond the seed: float32 parameters, AdamW's two moments and the step counts,
 /// in one safetensors file (`training-state.safetensors`) whose tensors are named `param.NAME`, `adam_m.NAME`,
 /// `adam_v.NAME` with NAME the Hugging Face name. The bf16 `model.safetensors` beside it is for inference only:
-/// resuming from rounded weights would not replay the original run.
+/// resuming from rounded weights would not replay the original run. The metadata carries the step counts, the
+/// seed and the model's config.json, so a state restores on its own (the autoregressive baseline writes no
+/// checkpoint beside it).
 /// </summary>
 public static class TrainingState
 {
@@ -30,12 +32,23 @@ public static class TrainingState
             ["step"] = step.ToString(CultureInfo.InvariantCulture),
             ["adam_updates"] = optimizer.Updates.ToString(CultureInfo.InvariantCulture),
             ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
+            ["config"] = CheckpointWriter.ConfigJson(parameters.Config).ToJsonString(),
         };
         Directory.CreateDirectory(directory);
         string path = Path.Combine(directory, FileName);
         string temp = path + ".tmp";
         SafetensorsFile.Write(temp, tensors, metadata);
         File.Move(temp, path, overwrite: true); // a run killed mid-write keeps the previous state
+    }
+
+    /// <summary>The config of the model a saved state belongs to.</summary>
+    public static Model.DreamConfig ReadConfig(string directory)
+    {
+        string path = Path.Combine(directory, FileName);
+        using var file = SafetensorsFile.Open(path);
+        return file.Metadata.TryGetValue("config", out var json)
+            ? Model.DreamConfig.Parse(System.Text.Encoding.UTF8.GetBytes(json), path)
+            : throw new DreamFormatException(path, "config", "missing from the training state's metadata");
     }
 
     /// <summary>Restores parameters and optimizer in place; returns the step to continue from and the seed.</summary>

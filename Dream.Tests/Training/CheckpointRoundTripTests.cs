@@ -121,6 +121,17 @@ public class CheckpointRoundTripTests
     }
 
     [Fact]
+    public void ProjectTokenizerReadsTheWrittenTokenizer()
+    {
+        using var dir = new TempDirectory();
+        CheckpointWriter.Write(dir.Path, DreamParameters<float>.Initialize(Config(true), 1), Task.Tokens,
+            new GenerationSuggestion(Task.AnswerLength, Task.AnswerLength));
+        var tokenizer = Core.Tokenization.BpeTokenizer.Load(Path.Combine(dir.Path, "tokenizer.json"));
+        Assert.Equal(new[] { 1, 0, 3, 4, 5, 8, 6 }, tokenizer.Encode("1034=<|mask|><|endoftext|>"));
+        Assert.Equal("1034=", tokenizer.Decode(new[] { 1, 0, 3, 4, 5, 8, 6 }, skipSpecialTokens: true));
+    }
+
+    [Fact]
     public void NineByNineTableMatchesTheEmbeddedPlannersTokenizer()
     {
         // The embedded 9×9 planner's tokenizer.json (written by the PyTorch recipe) and ours agree on every id.

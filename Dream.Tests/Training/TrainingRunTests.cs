@@ -91,6 +91,29 @@ public class TrainingRunTests
         Assert.Contains("\"eval_solved\"", File.ReadAllText(Path.Combine(dir.Path, "training.json")));
     }
 
+    [Fact]
+    public void TrainCommandResumesFromItsSavedState()
+    {
+        using var dir = new TempDirectory();
+        string[] Args(int steps, params string[] more) => new[]
+        {
+            "sudoku", "--size", "4", "--steps", steps.ToString(System.Globalization.CultureInfo.InvariantCulture), "--batch", "4",
+            "--hidden", "16", "--layers", "1", "--heads", "2", "--kv-heads", "1", "--eval", "0", "--train-puzzles", "100",
+            "--report-every", "2", "--seed", "7",
+        }.Concat(more).ToArray();
+        int Run(string[] args, StringWriter stdout) =>
+            TrainCommand.Run(new CommandLine("train", args, TrainCommand.ValueOptions, TrainCommand.FlagOptions), stdout, new StringWriter(), CancellationToken.None);
+
+        Assert.Equal(0, Run(Args(6, "--out", dir.Path), new StringWriter()));
+        var stdout = new StringWriter();
+        Assert.Equal(0, Run(Args(10, "--resume", dir.Path, "--out", dir.Path), stdout));
+        Assert.Contains("at step 6", stdout.ToString());
+        Assert.Contains("step     10/10", stdout.ToString());
+        Assert.DoesNotContain("step      2/", stdout.ToString());
+        var wrongSeed = Args(10, "--resume", dir.Path).Select(a => a == "7" ? "8" : a).ToArray();
+        Assert.Throws<UsageException>(() => Run(wrongSeed, new StringWriter()));
+    }
+
     [Theory]
     [InlineData("sudoku")]                                     // --size missing
     [InlineData("sudoku", "--size", "5")]
