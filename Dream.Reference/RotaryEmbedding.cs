@@ -11,6 +11,8 @@ namespace Dream.Reference;
 ///   x'[i + Dh/2] = x[i + Dh/2]·cos + x[i]·sin
 /// The angles, cos and sin are computed in float32 exactly like the official code (which upcasts to float32
 /// for them whatever the model dtype), then widened to T.
+/// Backward: each (i, i + Dh/2) pair was rotated by the angle, so its gradient is rotated back (the transpose
+/// of a rotation is its inverse): dx[i] = dx'[i]·cos + dx'[i + Dh/2]·sin,  dx[i + Dh/2] = dx'[i + Dh/2]·cos − dx'[i]·sin.
 /// </summary>
 public static class RotaryEmbedding
 {
@@ -44,6 +46,28 @@ public static class RotaryEmbedding
                 T first = x[b + i], second = x[b + i + half];
                 x[b + i] = first * c - second * s;
                 x[b + i + half] = second * c + first * s;
+            }
+        }
+    }
+
+    /// <param name="dx">[T, heads, Dh]: on entry the gradient of the rotated x, on exit that of the input x
+    /// (in place, like <see cref="Apply"/>).</param>
+    /// <param name="cos">[T, Dh/2] from <see cref="Tables"/>.</param>
+    /// <param name="sin">[T, Dh/2] from <see cref="Tables"/>.</param>
+    public static void Backward<T>(T[] dx, T[] cos, T[] sin, int tokens, int heads, int headDim)
+        where T : IFloatingPointIeee754<T>
+    {
+        int half = headDim / 2;
+        for (int t = 0; t < tokens; t++)
+        for (int h = 0; h < heads; h++)
+        {
+            int b = (t * heads + h) * headDim;
+            for (int i = 0; i < half; i++)
+            {
+                T c = cos[t * half + i], s = sin[t * half + i];
+                T first = dx[b + i], second = dx[b + i + half];
+                dx[b + i] = first * c + second * s;
+                dx[b + i + half] = second * c - first * s;
             }
         }
     }
