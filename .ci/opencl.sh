@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 root=$repo/.ci-work/opencl-root
 # The Debian mirror this machine's apt already uses (its first "URIs:" or "deb" line ending in /debian).
-mirror=${DEBIAN_MIRROR:-$(grep -rhoE 'https?://[^ ]+/debian/?$|https?://[^ ]+/debian ' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1 | tr -d ' ')}
+mirror=${DEBIAN_MIRROR:-$(grep -rhoE 'https?://[^ ]+/debian/?$|https?://[^ ]+/debian ' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1 | tr -d ' ' || true)}
 [ -n "$mirror" ] || { echo "opencl.sh: no Debian mirror found in apt's sources; set DEBIAN_MIRROR" >&2; exit 2; }
 
 [ "$(id -u)" = 0 ] || { echo "opencl.sh: must run as root (debootstrap, mount, chroot)" >&2; exit 2; }
