@@ -69,7 +69,7 @@ public static class SudokuCommand
                 ? $"step 0/{options.Steps} · {cells.Count(c => c < 0)} cells masked"
                 : progress.Format(step.Value + 1, options.Steps, "step", $"{cells.Count(c => c < 0)} masked");
             string frame = SudokuBoardRenderer.Render(cells, givens, newest, status, ansi: io.Interactive);
-            if (io.Interactive && frameLines > 0) io.Out.Write($"\u001b[{frameLines}A\r");
+            if (io.Interactive && frameLines > 0) io.Out.Write($"\u001b[{frameLines}A\r\u001b[J"); // up, then clear the old frame
             io.Out.Write(frame);
             if (!io.Interactive) io.Out.WriteLine();
             io.Out.Flush();
