@@ -42,25 +42,7 @@ public static class RandomCheckpoint
             ["mask_token_id"] = c.MaskTokenId, ["hidden_act"] = "silu",
         }));
 
-        long d = c.HiddenSize, f = c.IntermediateSize, v = c.VocabSize, kv = c.KvDim;
-        var tensors = new List<(string Name, TensorDType DType, long[] Shape)> { ("model.embed_tokens.weight", TensorDType.BF16, [v, d]) };
-        for (int i = 0; i < c.NumHiddenLayers; i++)
-        {
-            string p = $"model.layers.{i}.";
-            tensors.AddRange(new (string, TensorDType, long[])[]
-            {
-                (p + "input_layernorm.weight", TensorDType.BF16, [d]),
-                (p + "self_attn.q_proj.weight", TensorDType.BF16, [d, d]), (p + "self_attn.q_proj.bias", TensorDType.BF16, [d]),
-                (p + "self_attn.k_proj.weight", TensorDType.BF16, [kv, d]), (p + "self_attn.k_proj.bias", TensorDType.BF16, [kv]),
-                (p + "self_attn.v_proj.weight", TensorDType.BF16, [kv, d]), (p + "self_attn.v_proj.bias", TensorDType.BF16, [kv]),
-                (p + "self_attn.o_proj.weight", TensorDType.BF16, [d, d]),
-                (p + "post_attention_layernorm.weight", TensorDType.BF16, [d]),
-                (p + "mlp.gate_proj.weight", TensorDType.BF16, [f, d]), (p + "mlp.up_proj.weight", TensorDType.BF16, [f, d]),
-                (p + "mlp.down_proj.weight", TensorDType.BF16, [d, f]),
-            });
-        }
-        tensors.Add(("model.norm.weight", TensorDType.BF16, [d]));
-        if (!c.TieWordEmbeddings) tensors.Add(("lm_head.weight", TensorDType.BF16, [v, d]));
+        var tensors = DreamTensorLayout.Tensors(c).Select(t => (t.Name, TensorDType.BF16, t.Shape)).ToList();
 
         SafetensorsFile.WriteStreaming(Path.Combine(directory, "model.safetensors"), tensors, (index, stream) =>
         {

@@ -35,13 +35,13 @@ public sealed class DreamWeights
     /// <summary>Resolves every tensor through <paramref name="lookup"/> and checks its shape.</summary>
     public static DreamWeights Bind(DreamConfig c, Func<string, TensorView?> lookup, string source)
     {
-        long d = c.HiddenSize, f = c.IntermediateSize, v = c.VocabSize, kv = c.KvDim;
-        TensorView Need(string name, params long[] shape)
+        var shapes = DreamTensorLayout.Tensors(c with { TieWordEmbeddings = false }).ToDictionary(t => t.Name, t => t.Shape);
+        TensorView Need(string name)
         {
             var t = lookup(name) ?? throw new DreamFormatException(source, name, "required tensor is missing from the checkpoint");
             if (t.DType is not (TensorDType.F32 or TensorDType.BF16 or TensorDType.F16))
                 throw new DreamFormatException(t.FilePath, name, $"expected F32, BF16 or F16 weights, found {TensorDTypes.Name(t.DType)}");
-            return t.Expect(shape);
+            return t.Expect(shapes[name]);
         }
 
         var layers = new LayerWeights[c.NumHiddenLayers];
@@ -50,24 +50,24 @@ public sealed class DreamWeights
             string p = $"model.layers.{i}.";
             layers[i] = new LayerWeights
             {
-                InputNorm = Need(p + "input_layernorm.weight", d),
-                QProj = Need(p + "self_attn.q_proj.weight", d, d),
-                QBias = Need(p + "self_attn.q_proj.bias", d),
-                KProj = Need(p + "self_attn.k_proj.weight", kv, d),
-                KBias = Need(p + "self_attn.k_proj.bias", kv),
-                VProj = Need(p + "self_attn.v_proj.weight", kv, d),
-                VBias = Need(p + "self_attn.v_proj.bias", kv),
-                OProj = Need(p + "self_attn.o_proj.weight", d, d),
-                PostAttentionNorm = Need(p + "post_attention_layernorm.weight", d),
-                GateProj = Need(p + "mlp.gate_proj.weight", f, d),
-                UpProj = Need(p + "mlp.up_proj.weight", f, d),
-                DownProj = Need(p + "mlp.down_proj.weight", d, f),
+                InputNorm = Need(p + "input_layernorm.weight"),
+                QProj = Need(p + "self_attn.q_proj.weight"),
+                QBias = Need(p + "self_attn.q_proj.bias"),
+                KProj = Need(p + "self_attn.k_proj.weight"),
+                KBias = Need(p + "self_attn.k_proj.bias"),
+                VProj = Need(p + "self_attn.v_proj.weight"),
+                VBias = Need(p + "self_attn.v_proj.bias"),
+                OProj = Need(p + "self_attn.o_proj.weight"),
+                PostAttentionNorm = Need(p + "post_attention_layernorm.weight"),
+                GateProj = Need(p + "mlp.gate_proj.weight"),
+                UpProj = Need(p + "mlp.up_proj.weight"),
+                DownProj = Need(p + "mlp.down_proj.weight"),
             };
         }
 
-        var embedding = Need("model.embed_tokens.weight", v, d);
+        var embedding = Need("model.embed_tokens.weight");
         TensorView lmHead;
-        if (lookup("lm_head.weight") is not null) lmHead = Need("lm_head.weight", v, d);
+        if (lookup("lm_head.weight") is not null) lmHead = Need("lm_head.weight");
         else if (c.TieWordEmbeddings) lmHead = embedding;
         else throw new DreamFormatException(source, "lm_head.weight", "missing, and tie_word_embeddings is false");
 
@@ -76,7 +76,7 @@ public sealed class DreamWeights
             Config = c,
             Embedding = embedding,
             Layers = layers,
-            FinalNorm = Need("model.norm.weight", d),
+            FinalNorm = Need("model.norm.weight"),
             LmHead = lmHead,
         };
     }
