@@ -1,3 +1,4 @@
+using Dream.Core.Generation;
 using FsCheck;
 using FsCheck.Fluent;
 using ILGPU.Runtime;
@@ -6,9 +7,9 @@ using static Dream.Tests.Ilgpu.IlgpuCheck;
 namespace Dream.Tests.Ilgpu;
 
 /// <summary>
-/// The greedy sampling reductions against a plain host oracle of the official `sample_tokens` at temperature 0
-/// (dream-reference.md §5; the same arithmetic as the host sampler: softmax with the max subtracted, sum in
-/// double, argmax of p with first-index ties, p₁ − p₂, Σ p·log(p + 1e-10)).
+/// The greedy sampling reductions against the project's host samplers (Dream.Core.Generation's maskgit_plus,
+/// topk_margin and entropy at temperature 0: softmax with the max subtracted, argmax of p with first-index ties,
+/// p₁ − p₂, Σ p·log(p + 1e-10); dream-reference.md §5).
 /// Rows mix spread-out logits, exact ties of the maximum (the first index must win) and dropped logits at
 /// float.MinValue, over vocabularies on both sides of the group size.
 /// Tolerances from float32 rounding: each p carries the exp error ε_exp = 2^-21 + |l − max|·2^-23 and the float32
@@ -28,27 +29,28 @@ public class GpuSamplingTests
          from scale in Gen.Elements(1f, 10f, 60f) from ties in Gen.Elements(false, true) from seed in Seed
          select new Case(rows, vocab, scale, ties, seed)).ToArbitrary();
 
-    /// <summary>The host oracle for one row: (token, maxProb, margin, entropy, p).</summary>
+    /// <summary>
+    /// The oracle for one row is the project's own samplers (Dream.Core.Generation, temperature 0, no filtering):
+    /// maskgit_plus's confidence is the max probability, topk_margin's the margin, entropy's Σ p·log(p + 1e-10).
+    /// p is returned only to size the tolerances.
+    /// </summary>
     private static (int Token, float MaxProb, float Margin, float Entropy, float[] P) Oracle(ReadOnlySpan<float> logits)
     {
+        SampledToken Sample(DecodingAlgorithm algorithm, ReadOnlySpan<float> row) =>
+            TokenSampler.Create(new GenerationOptions { Algorithm = algorithm }, row.Length).Sample(row, 0);
+        var maxProb = Sample(DecodingAlgorithm.MaskGitPlus, logits);
+        var margin = Sample(DecodingAlgorithm.TopKMargin, logits);
+        var entropy = Sample(DecodingAlgorithm.Entropy, logits);
+        Assert.Equal(maxProb.Token, margin.Token);
+        Assert.Equal(maxProb.Token, entropy.Token);
+
         float max = logits[0];
         foreach (float l in logits) if (l > max) max = l;
         var p = new float[logits.Length];
         double sum = 0;
         for (int j = 0; j < p.Length; j++) { p[j] = MathF.Exp(logits[j] - max); sum += p[j]; }
-        float inverse = 1f / (float)sum;
-        for (int j = 0; j < p.Length; j++) p[j] *= inverse;
-        int token = 0;
-        for (int j = 1; j < p.Length; j++) if (p[j] > p[token]) token = j;
-        float first = float.NegativeInfinity, second = float.NegativeInfinity;
-        foreach (float x in p)
-        {
-            if (x > first) { second = first; first = x; }
-            else if (x > second) second = x;
-        }
-        double entropy = 0;
-        foreach (float x in p) entropy += x * MathF.Log(x + 1e-10f);
-        return (token, p[token], p.Length < 2 ? p[0] : first - second, (float)entropy, p);
+        for (int j = 0; j < p.Length; j++) p[j] = (float)(p[j] / sum);
+        return (maxProb.Token, (float)maxProb.Confidence, (float)margin.Confidence, (float)entropy.Confidence, p);
     }
 
     [IlgpuProperty(MaxTest = 25)]
