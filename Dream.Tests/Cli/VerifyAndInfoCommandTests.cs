@@ -33,6 +33,20 @@ public class VerifyAndInfoCommandTests
         finally { Directory.Delete(dir, true); }
     }
 
+    [Fact]
+    public void VerifyOnAFolderWithoutCasesFails()
+    {
+        string dir = Directory.CreateTempSubdirectory("dream-verify-empty-").FullName;
+        try
+        {
+            var (code, stdout, _) = CliRunner.Run("verify", "--golden", dir);
+            Assert.Equal(1, code);
+            Assert.Contains("no golden cases found", stdout);
+            Assert.EndsWith("0 passed, 1 failed", stdout.TrimEnd());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     [Theory]
     [InlineData(new[] { "verify" }, "--golden DIR is required")]
     [InlineData(new[] { "verify", "--golden", "/no/such/dir" }, "not found")]
