@@ -33,28 +33,23 @@ public static class RotaryEmbedding
     /// <param name="cos">[T, Dh/2] from <see cref="Tables"/>.</param>
     /// <param name="sin">[T, Dh/2] from <see cref="Tables"/>.</param>
     public static void Apply<T>(T[] x, T[] cos, T[] sin, int tokens, int heads, int headDim)
-        where T : IFloatingPointIeee754<T>
-    {
-        int half = headDim / 2;
-        for (int t = 0; t < tokens; t++)
-        for (int h = 0; h < heads; h++)
-        {
-            int b = (t * heads + h) * headDim;
-            for (int i = 0; i < half; i++)
-            {
-                T c = cos[t * half + i], s = sin[t * half + i];
-                T first = x[b + i], second = x[b + i + half];
-                x[b + i] = first * c - second * s;
-                x[b + i + half] = second * c + first * s;
-            }
-        }
-    }
+        where T : IFloatingPointIeee754<T> =>
+        Rotate(x, cos, sin, T.One, tokens, heads, headDim);
 
+    /// <summary>
+    /// The gradient of a rotation is the rotation back (its transpose): the same pairs turned by −angle.
+    /// </summary>
     /// <param name="dx">[T, heads, Dh]: on entry the gradient of the rotated x, on exit that of the input x
     /// (in place, like <see cref="Apply"/>).</param>
     /// <param name="cos">[T, Dh/2] from <see cref="Tables"/>.</param>
     /// <param name="sin">[T, Dh/2] from <see cref="Tables"/>.</param>
     public static void Backward<T>(T[] dx, T[] cos, T[] sin, int tokens, int heads, int headDim)
+        where T : IFloatingPointIeee754<T> =>
+        Rotate(dx, cos, sin, -T.One, tokens, heads, headDim);
+
+    /// <summary>Turns each pair (x[i], x[i + Dh/2]) by ±angle; multiplying sin by ±1 is exact, so the forward
+    /// rounds exactly as the formula in the class summary.</summary>
+    private static void Rotate<T>(T[] x, T[] cos, T[] sin, T direction, int tokens, int heads, int headDim)
         where T : IFloatingPointIeee754<T>
     {
         int half = headDim / 2;
@@ -64,10 +59,10 @@ public static class RotaryEmbedding
             int b = (t * heads + h) * headDim;
             for (int i = 0; i < half; i++)
             {
-                T c = cos[t * half + i], s = sin[t * half + i];
-                T first = dx[b + i], second = dx[b + i + half];
-                dx[b + i] = first * c + second * s;
-                dx[b + i + half] = second * c - first * s;
+                T c = cos[t * half + i], s = direction * sin[t * half + i];
+                T first = x[b + i], second = x[b + i + half];
+                x[b + i] = first * c - second * s;
+                x[b + i + half] = second * c + first * s;
             }
         }
     }

@@ -46,38 +46,40 @@ public sealed class DreamParameters<T> where T : IFloatingPointIeee754<T>
     private DreamParameters(DreamConfig config)
     {
         Config = config;
-        long d = config.HiddenSize, f = config.IntermediateSize, v = config.VocabSize, kv = config.KvDim;
+        // Names and shapes come from the checkpoint layout, so a trained model saves exactly what loading expects.
+        var shapes = DreamTensorLayout.Tensors(config with { TieWordEmbeddings = false }).ToDictionary(t => t.Name, t => t.Shape);
         var tensors = new List<ParameterTensor<T>>();
-        T[] Add(string name, params long[] shape)
+        T[] Add(string name)
         {
+            long[] shape = shapes[name];
             var data = new T[checked((int)shape.Aggregate(1L, (a, b) => a * b))];
             tensors.Add(new ParameterTensor<T>(name, shape, data));
             return data;
         }
 
-        Embedding = Add("model.embed_tokens.weight", v, d);
+        Embedding = Add("model.embed_tokens.weight");
         Layers = new LayerParameters<T>[config.NumHiddenLayers];
         for (int i = 0; i < Layers.Length; i++)
         {
             string p = $"model.layers.{i}.";
             Layers[i] = new LayerParameters<T>
             {
-                InputNorm = Add(p + "input_layernorm.weight", d),
-                QProj = Add(p + "self_attn.q_proj.weight", d, d),
-                QBias = Add(p + "self_attn.q_proj.bias", d),
-                KProj = Add(p + "self_attn.k_proj.weight", kv, d),
-                KBias = Add(p + "self_attn.k_proj.bias", kv),
-                VProj = Add(p + "self_attn.v_proj.weight", kv, d),
-                VBias = Add(p + "self_attn.v_proj.bias", kv),
-                OProj = Add(p + "self_attn.o_proj.weight", d, d),
-                PostAttentionNorm = Add(p + "post_attention_layernorm.weight", d),
-                GateProj = Add(p + "mlp.gate_proj.weight", f, d),
-                UpProj = Add(p + "mlp.up_proj.weight", f, d),
-                DownProj = Add(p + "mlp.down_proj.weight", d, f),
+                InputNorm = Add(p + "input_layernorm.weight"),
+                QProj = Add(p + "self_attn.q_proj.weight"),
+                QBias = Add(p + "self_attn.q_proj.bias"),
+                KProj = Add(p + "self_attn.k_proj.weight"),
+                KBias = Add(p + "self_attn.k_proj.bias"),
+                VProj = Add(p + "self_attn.v_proj.weight"),
+                VBias = Add(p + "self_attn.v_proj.bias"),
+                OProj = Add(p + "self_attn.o_proj.weight"),
+                PostAttentionNorm = Add(p + "post_attention_layernorm.weight"),
+                GateProj = Add(p + "mlp.gate_proj.weight"),
+                UpProj = Add(p + "mlp.up_proj.weight"),
+                DownProj = Add(p + "mlp.down_proj.weight"),
             };
         }
-        FinalNorm = Add("model.norm.weight", d);
-        LmHead = config.TieWordEmbeddings ? Embedding : Add("lm_head.weight", v, d);
+        FinalNorm = Add("model.norm.weight");
+        LmHead = config.TieWordEmbeddings ? Embedding : Add("lm_head.weight");
         Tensors = tensors;
     }
 
