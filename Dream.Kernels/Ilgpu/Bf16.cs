@@ -6,4 +6,12 @@ namespace Dream.Kernels.Ilgpu;
 internal static class Bf16
 {
     public static float ToFloat(ushort bits) => Interop.IntAsFloat((uint)bits << 16);
+
+    /// <summary>Rounds to the nearest bf16, ties to even (as torch's `.to(torch.bfloat16)`); NaN stays NaN.</summary>
+    public static ushort FromFloat(float value)
+    {
+        uint bits = Interop.FloatAsInt(value);
+        if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (ushort)((bits >> 16) | 0x0040u);
+        return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+    }
 }

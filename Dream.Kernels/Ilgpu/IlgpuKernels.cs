@@ -41,6 +41,13 @@ public sealed class IlgpuKernels : IDisposable
     public ArrayView<float> Dummy => _dummy.View;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _dummy;
 
+    /// <summary>The bf16 counterpart of <see cref="Dummy"/>.</summary>
+    public ArrayView<ushort> DummyBf16 => _dummyBf16.View;
+    private readonly MemoryBuffer1D<ushort, Stride1D.Dense> _dummyBf16;
+
+    /// <summary>True on a CUDA accelerator, where the inline-PTX fast paths run (elsewhere their fallbacks).</summary>
+    public bool IsCuda { get; }
+
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> EmbeddingF32;
     internal readonly Action<Index1D, ArrayView<ushort>, ArrayView<int>, ArrayView<float>, int> EmbeddingBf16;
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, float, ArrayView<float>, int> RmsNorm;
@@ -52,6 +59,7 @@ public sealed class IlgpuKernels : IDisposable
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>> ResidualAdd;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> RowGather;
     internal readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>> GpuSamplingGreedy;
+    internal readonly Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int> TensorCoreLinear;
 
     /// <param name="accelerator">The device the kernels are compiled for.</param>
     /// <param name="maxGroupSize">Upper bound on threads per explicit group (at most the device's own limit and <see cref="MaxGroupSize"/>).</param>
@@ -66,6 +74,8 @@ public sealed class IlgpuKernels : IDisposable
         // fewer barriers, which the simulator pays for.
         LinearChunk = LinearStage / LinearTile;
         _dummy = accelerator.Allocate1D<float>(1);
+        _dummyBf16 = accelerator.Allocate1D<ushort>(1);
+        IsCuda = accelerator is ILGPU.Runtime.Cuda.CudaAccelerator;
 
         EmbeddingF32 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.Embedding.KernelF32);
         EmbeddingBf16 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.Embedding.KernelBf16);
@@ -78,6 +88,7 @@ public sealed class IlgpuKernels : IDisposable
         ResidualAdd = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(Ilgpu.ResidualAdd.Kernel);
         RowGather = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.RowGather.Kernel);
         GpuSamplingGreedy = accelerator.LoadStreamKernel<ArrayView<float>, int, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Ilgpu.GpuSampling.Kernel);
+        TensorCoreLinear = accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int>(Ilgpu.TensorCoreLinear.Kernel);
     }
 
     /// <summary>
@@ -97,6 +108,7 @@ public sealed class IlgpuKernels : IDisposable
         (Method(typeof(ResidualAdd), nameof(Ilgpu.ResidualAdd.Kernel)), false),
         (Method(typeof(RowGather), nameof(Ilgpu.RowGather.Kernel)), false),
         (Method(typeof(GpuSampling), nameof(Ilgpu.GpuSampling.Kernel)), true),
+        (Method(typeof(TensorCoreLinear), nameof(Ilgpu.TensorCoreLinear.Kernel)), true),
     ];
 
     private static MethodInfo Method(Type type, string name) =>
@@ -110,5 +122,9 @@ public sealed class IlgpuKernels : IDisposable
         return p;
     }
 
-    public void Dispose() => _dummy.Dispose();
+    public void Dispose()
+    {
+        _dummy.Dispose();
+        _dummyBf16.Dispose();
+    }
 }
