@@ -15,13 +15,13 @@ namespace Dream.Kernels.Ilgpu;
 /// rows 16j..16j+7 are gate rows 8j..8j+7 and rows 16j+8..16j+15 the matching up rows, so one thread ends up
 /// holding both factors of its outputs.
 ///
-/// Work decomposition on CUDA: a group of 256 threads (8 warps) owns a 128-token × 128-feature block of y. It walks
+/// Work decomposition on CUDA: a group of 128 threads (4 warps) owns a 128-token × 128-feature block of y. It walks
 /// In in steps of 32: cp.async copies the x tile [128, 32] and the W tile [128, 32] into dynamic shared memory,
 /// three stages deep so two steps of copies are in flight while one is multiplied. Each 64-byte tile row is
 /// stored with its four 16-byte chunks XOR-swizzled by (row/2 mod 4), so the eight rows one `ldmatrix` phase reads
-/// hit eight different bank groups. Warp w owns rows 64·(w mod 2).. and features 32·(w/2).. of the block: per
-/// 16-wide k slice it loads four A fragments (m16×k16) and four B fragments (n8×k16) with `ldmatrix.x4` and issues
-/// 16 `mma.sync.m16n8k16` into 64 f32 accumulators per thread, kept in PTX registers named in the assembly text
+/// hit eight different bank groups. Warp w owns rows 64·(w mod 2).. and features 64·(w/2).. of the block: per
+/// step it loads, for both 16-wide k halves, four A fragments (m16×k16) and eight B fragments (n8×k16) with
+/// `ldmatrix.x4`, then issues 2 × 32 `mma.sync.m16n8k16` into 128 f32 accumulators per thread, kept in PTX registers named in the assembly text
 /// (ILGPU does not unroll loops, and C# arrays would live in slow local memory). The block grid runs tokens fastest, so the
 /// groups that share a weight tile run together and each weight is read from memory about once.
 /// Everywhere else (the CPU simulator, OpenCL) the same kernel takes a plain fallback: each thread computes whole
@@ -39,8 +39,8 @@ public static class TensorCoreLinear
     public const int TileIn = 32;
     /// <summary>Pipeline depth: steps of In in shared memory at once.</summary>
     public const int Stages = 3;
-    /// <summary>Threads per group on CUDA (8 warps).</summary>
-    public const int CudaGroupSize = 256;
+    /// <summary>Threads per group on CUDA (4 warps).</summary>
+    public const int CudaGroupSize = 128;
 
     private const int TileBytes = TileTokens * TileIn * 2;                 // 8 KB: one bf16 tile [128, 32]
     private const int StageBytes = 2 * TileBytes;                           // x tile, then W tile
@@ -98,7 +98,7 @@ public static class TensorCoreLinear
     // them literally because PTX has no indexed registers.
 
     private const string DeclareRegisters =
-        ".reg .f32 tcc<64>;\n.reg .b32 tca<16>;\n.reg .b32 tcb<8>;\n";
+        ".reg .f32 tcc<128>;\n.reg .b32 tca<32>;\n.reg .b32 tcb<32>;\n";
 
     private const string ZeroAccumulators =
         "mov.f32 tcc0, 0f00000000; mov.f32 tcc1, 0f00000000; mov.f32 tcc2, 0f00000000; mov.f32 tcc3, 0f00000000;\n" +
@@ -116,34 +116,111 @@ public static class TensorCoreLinear
         "mov.f32 tcc48, 0f00000000; mov.f32 tcc49, 0f00000000; mov.f32 tcc50, 0f00000000; mov.f32 tcc51, 0f00000000;\n" +
         "mov.f32 tcc52, 0f00000000; mov.f32 tcc53, 0f00000000; mov.f32 tcc54, 0f00000000; mov.f32 tcc55, 0f00000000;\n" +
         "mov.f32 tcc56, 0f00000000; mov.f32 tcc57, 0f00000000; mov.f32 tcc58, 0f00000000; mov.f32 tcc59, 0f00000000;\n" +
-        "mov.f32 tcc60, 0f00000000; mov.f32 tcc61, 0f00000000; mov.f32 tcc62, 0f00000000; mov.f32 tcc63, 0f00000000;\n";
+        "mov.f32 tcc60, 0f00000000; mov.f32 tcc61, 0f00000000; mov.f32 tcc62, 0f00000000; mov.f32 tcc63, 0f00000000;\n" +
+        "mov.f32 tcc64, 0f00000000; mov.f32 tcc65, 0f00000000; mov.f32 tcc66, 0f00000000; mov.f32 tcc67, 0f00000000;\n" +
+        "mov.f32 tcc68, 0f00000000; mov.f32 tcc69, 0f00000000; mov.f32 tcc70, 0f00000000; mov.f32 tcc71, 0f00000000;\n" +
+        "mov.f32 tcc72, 0f00000000; mov.f32 tcc73, 0f00000000; mov.f32 tcc74, 0f00000000; mov.f32 tcc75, 0f00000000;\n" +
+        "mov.f32 tcc76, 0f00000000; mov.f32 tcc77, 0f00000000; mov.f32 tcc78, 0f00000000; mov.f32 tcc79, 0f00000000;\n" +
+        "mov.f32 tcc80, 0f00000000; mov.f32 tcc81, 0f00000000; mov.f32 tcc82, 0f00000000; mov.f32 tcc83, 0f00000000;\n" +
+        "mov.f32 tcc84, 0f00000000; mov.f32 tcc85, 0f00000000; mov.f32 tcc86, 0f00000000; mov.f32 tcc87, 0f00000000;\n" +
+        "mov.f32 tcc88, 0f00000000; mov.f32 tcc89, 0f00000000; mov.f32 tcc90, 0f00000000; mov.f32 tcc91, 0f00000000;\n" +
+        "mov.f32 tcc92, 0f00000000; mov.f32 tcc93, 0f00000000; mov.f32 tcc94, 0f00000000; mov.f32 tcc95, 0f00000000;\n" +
+        "mov.f32 tcc96, 0f00000000; mov.f32 tcc97, 0f00000000; mov.f32 tcc98, 0f00000000; mov.f32 tcc99, 0f00000000;\n" +
+        "mov.f32 tcc100, 0f00000000; mov.f32 tcc101, 0f00000000; mov.f32 tcc102, 0f00000000; mov.f32 tcc103, 0f00000000;\n" +
+        "mov.f32 tcc104, 0f00000000; mov.f32 tcc105, 0f00000000; mov.f32 tcc106, 0f00000000; mov.f32 tcc107, 0f00000000;\n" +
+        "mov.f32 tcc108, 0f00000000; mov.f32 tcc109, 0f00000000; mov.f32 tcc110, 0f00000000; mov.f32 tcc111, 0f00000000;\n" +
+        "mov.f32 tcc112, 0f00000000; mov.f32 tcc113, 0f00000000; mov.f32 tcc114, 0f00000000; mov.f32 tcc115, 0f00000000;\n" +
+        "mov.f32 tcc116, 0f00000000; mov.f32 tcc117, 0f00000000; mov.f32 tcc118, 0f00000000; mov.f32 tcc119, 0f00000000;\n" +
+        "mov.f32 tcc120, 0f00000000; mov.f32 tcc121, 0f00000000; mov.f32 tcc122, 0f00000000; mov.f32 tcc123, 0f00000000;\n" +
+        "mov.f32 tcc124, 0f00000000; mov.f32 tcc125, 0f00000000; mov.f32 tcc126, 0f00000000; mov.f32 tcc127, 0f00000000;\n";
 
-    // A fragments of the warp's four 16-row slices (a0..a3 of m16n8k16 each), B fragments of its four 8-feature
-    // slices (b0, b1 each; one x4 load covers two slices).
-    private const string LoadA0 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca0,tca1,tca2,tca3}, [%0];";
-    private const string LoadA1 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca4,tca5,tca6,tca7}, [%0];";
-    private const string LoadA2 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca8,tca9,tca10,tca11}, [%0];";
-    private const string LoadA3 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca12,tca13,tca14,tca15}, [%0];";
-    private const string LoadB01 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb0,tcb1,tcb2,tcb3}, [%0];";
-    private const string LoadB23 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb4,tcb5,tcb6,tcb7}, [%0];";
+    // Fragments of both 16-wide k halves of a step (registers tca/tcb 0–15 for the first, 16–31 for the second),
+    // so the second half's ldmatrix can overlap the first half's mma. LoadA{h}{i}: a0..a3 of the warp's 16-row
+    // slice i; LoadB{h}{p}: b0, b1 of its 8-feature slices 2p and 2p + 1.
+    private const string LoadA00 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca0,tca1,tca2,tca3}, [%0];";
+    private const string LoadA01 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca4,tca5,tca6,tca7}, [%0];";
+    private const string LoadA02 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca8,tca9,tca10,tca11}, [%0];";
+    private const string LoadA03 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca12,tca13,tca14,tca15}, [%0];";
+    private const string LoadB00 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb0,tcb1,tcb2,tcb3}, [%0];";
+    private const string LoadB01 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb4,tcb5,tcb6,tcb7}, [%0];";
+    private const string LoadB02 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb8,tcb9,tcb10,tcb11}, [%0];";
+    private const string LoadB03 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb12,tcb13,tcb14,tcb15}, [%0];";
+    private const string LoadA10 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca16,tca17,tca18,tca19}, [%0];";
+    private const string LoadA11 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca20,tca21,tca22,tca23}, [%0];";
+    private const string LoadA12 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca24,tca25,tca26,tca27}, [%0];";
+    private const string LoadA13 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca28,tca29,tca30,tca31}, [%0];";
+    private const string LoadB10 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb16,tcb17,tcb18,tcb19}, [%0];";
+    private const string LoadB11 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb20,tcb21,tcb22,tcb23}, [%0];";
+    private const string LoadB12 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb24,tcb25,tcb26,tcb27}, [%0];";
+    private const string LoadB13 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb28,tcb29,tcb30,tcb31}, [%0];";
 
-    private const string Multiply =
+    // Slice (i, j) of the warp's 64 × 64 tile accumulates in tcc[4·(8i + j) ..]; Multiply{h} uses half h's fragments.
+    private const string Multiply0 =
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc0,tcc1,tcc2,tcc3}, {tca0,tca1,tca2,tca3}, {tcb0,tcb1}, {tcc0,tcc1,tcc2,tcc3};\n" +
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc4,tcc5,tcc6,tcc7}, {tca0,tca1,tca2,tca3}, {tcb2,tcb3}, {tcc4,tcc5,tcc6,tcc7};\n" +
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc8,tcc9,tcc10,tcc11}, {tca0,tca1,tca2,tca3}, {tcb4,tcb5}, {tcc8,tcc9,tcc10,tcc11};\n" +
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc12,tcc13,tcc14,tcc15}, {tca0,tca1,tca2,tca3}, {tcb6,tcb7}, {tcc12,tcc13,tcc14,tcc15};\n" +
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc16,tcc17,tcc18,tcc19}, {tca4,tca5,tca6,tca7}, {tcb0,tcb1}, {tcc16,tcc17,tcc18,tcc19};\n" +
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc20,tcc21,tcc22,tcc23}, {tca4,tca5,tca6,tca7}, {tcb2,tcb3}, {tcc20,tcc21,tcc22,tcc23};\n" +
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc24,tcc25,tcc26,tcc27}, {tca4,tca5,tca6,tca7}, {tcb4,tcb5}, {tcc24,tcc25,tcc26,tcc27};\n" +
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc28,tcc29,tcc30,tcc31}, {tca4,tca5,tca6,tca7}, {tcb6,tcb7}, {tcc28,tcc29,tcc30,tcc31};\n" +
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc32,tcc33,tcc34,tcc35}, {tca8,tca9,tca10,tca11}, {tcb0,tcb1}, {tcc32,tcc33,tcc34,tcc35};\n" +
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc36,tcc37,tcc38,tcc39}, {tca8,tca9,tca10,tca11}, {tcb2,tcb3}, {tcc36,tcc37,tcc38,tcc39};\n" +
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc40,tcc41,tcc42,tcc43}, {tca8,tca9,tca10,tca11}, {tcb4,tcb5}, {tcc40,tcc41,tcc42,tcc43};\n" +
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc44,tcc45,tcc46,tcc47}, {tca8,tca9,tca10,tca11}, {tcb6,tcb7}, {tcc44,tcc45,tcc46,tcc47};\n" +
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc48,tcc49,tcc50,tcc51}, {tca12,tca13,tca14,tca15}, {tcb0,tcb1}, {tcc48,tcc49,tcc50,tcc51};\n" +
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc52,tcc53,tcc54,tcc55}, {tca12,tca13,tca14,tca15}, {tcb2,tcb3}, {tcc52,tcc53,tcc54,tcc55};\n" +
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc56,tcc57,tcc58,tcc59}, {tca12,tca13,tca14,tca15}, {tcb4,tcb5}, {tcc56,tcc57,tcc58,tcc59};\n" +
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc60,tcc61,tcc62,tcc63}, {tca12,tca13,tca14,tca15}, {tcb6,tcb7}, {tcc60,tcc61,tcc62,tcc63};\n";
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc16,tcc17,tcc18,tcc19}, {tca0,tca1,tca2,tca3}, {tcb8,tcb9}, {tcc16,tcc17,tcc18,tcc19};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc20,tcc21,tcc22,tcc23}, {tca0,tca1,tca2,tca3}, {tcb10,tcb11}, {tcc20,tcc21,tcc22,tcc23};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc24,tcc25,tcc26,tcc27}, {tca0,tca1,tca2,tca3}, {tcb12,tcb13}, {tcc24,tcc25,tcc26,tcc27};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc28,tcc29,tcc30,tcc31}, {tca0,tca1,tca2,tca3}, {tcb14,tcb15}, {tcc28,tcc29,tcc30,tcc31};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc32,tcc33,tcc34,tcc35}, {tca4,tca5,tca6,tca7}, {tcb0,tcb1}, {tcc32,tcc33,tcc34,tcc35};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc36,tcc37,tcc38,tcc39}, {tca4,tca5,tca6,tca7}, {tcb2,tcb3}, {tcc36,tcc37,tcc38,tcc39};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc40,tcc41,tcc42,tcc43}, {tca4,tca5,tca6,tca7}, {tcb4,tcb5}, {tcc40,tcc41,tcc42,tcc43};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc44,tcc45,tcc46,tcc47}, {tca4,tca5,tca6,tca7}, {tcb6,tcb7}, {tcc44,tcc45,tcc46,tcc47};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc48,tcc49,tcc50,tcc51}, {tca4,tca5,tca6,tca7}, {tcb8,tcb9}, {tcc48,tcc49,tcc50,tcc51};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc52,tcc53,tcc54,tcc55}, {tca4,tca5,tca6,tca7}, {tcb10,tcb11}, {tcc52,tcc53,tcc54,tcc55};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc56,tcc57,tcc58,tcc59}, {tca4,tca5,tca6,tca7}, {tcb12,tcb13}, {tcc56,tcc57,tcc58,tcc59};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc60,tcc61,tcc62,tcc63}, {tca4,tca5,tca6,tca7}, {tcb14,tcb15}, {tcc60,tcc61,tcc62,tcc63};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc64,tcc65,tcc66,tcc67}, {tca8,tca9,tca10,tca11}, {tcb0,tcb1}, {tcc64,tcc65,tcc66,tcc67};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc68,tcc69,tcc70,tcc71}, {tca8,tca9,tca10,tca11}, {tcb2,tcb3}, {tcc68,tcc69,tcc70,tcc71};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc72,tcc73,tcc74,tcc75}, {tca8,tca9,tca10,tca11}, {tcb4,tcb5}, {tcc72,tcc73,tcc74,tcc75};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc76,tcc77,tcc78,tcc79}, {tca8,tca9,tca10,tca11}, {tcb6,tcb7}, {tcc76,tcc77,tcc78,tcc79};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc80,tcc81,tcc82,tcc83}, {tca8,tca9,tca10,tca11}, {tcb8,tcb9}, {tcc80,tcc81,tcc82,tcc83};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc84,tcc85,tcc86,tcc87}, {tca8,tca9,tca10,tca11}, {tcb10,tcb11}, {tcc84,tcc85,tcc86,tcc87};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc88,tcc89,tcc90,tcc91}, {tca8,tca9,tca10,tca11}, {tcb12,tcb13}, {tcc88,tcc89,tcc90,tcc91};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc92,tcc93,tcc94,tcc95}, {tca8,tca9,tca10,tca11}, {tcb14,tcb15}, {tcc92,tcc93,tcc94,tcc95};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc96,tcc97,tcc98,tcc99}, {tca12,tca13,tca14,tca15}, {tcb0,tcb1}, {tcc96,tcc97,tcc98,tcc99};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc100,tcc101,tcc102,tcc103}, {tca12,tca13,tca14,tca15}, {tcb2,tcb3}, {tcc100,tcc101,tcc102,tcc103};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc104,tcc105,tcc106,tcc107}, {tca12,tca13,tca14,tca15}, {tcb4,tcb5}, {tcc104,tcc105,tcc106,tcc107};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc108,tcc109,tcc110,tcc111}, {tca12,tca13,tca14,tca15}, {tcb6,tcb7}, {tcc108,tcc109,tcc110,tcc111};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc112,tcc113,tcc114,tcc115}, {tca12,tca13,tca14,tca15}, {tcb8,tcb9}, {tcc112,tcc113,tcc114,tcc115};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc116,tcc117,tcc118,tcc119}, {tca12,tca13,tca14,tca15}, {tcb10,tcb11}, {tcc116,tcc117,tcc118,tcc119};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc120,tcc121,tcc122,tcc123}, {tca12,tca13,tca14,tca15}, {tcb12,tcb13}, {tcc120,tcc121,tcc122,tcc123};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc124,tcc125,tcc126,tcc127}, {tca12,tca13,tca14,tca15}, {tcb14,tcb15}, {tcc124,tcc125,tcc126,tcc127};\n";
+    private const string Multiply1 =
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc0,tcc1,tcc2,tcc3}, {tca16,tca17,tca18,tca19}, {tcb16,tcb17}, {tcc0,tcc1,tcc2,tcc3};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc4,tcc5,tcc6,tcc7}, {tca16,tca17,tca18,tca19}, {tcb18,tcb19}, {tcc4,tcc5,tcc6,tcc7};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc8,tcc9,tcc10,tcc11}, {tca16,tca17,tca18,tca19}, {tcb20,tcb21}, {tcc8,tcc9,tcc10,tcc11};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc12,tcc13,tcc14,tcc15}, {tca16,tca17,tca18,tca19}, {tcb22,tcb23}, {tcc12,tcc13,tcc14,tcc15};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc16,tcc17,tcc18,tcc19}, {tca16,tca17,tca18,tca19}, {tcb24,tcb25}, {tcc16,tcc17,tcc18,tcc19};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc20,tcc21,tcc22,tcc23}, {tca16,tca17,tca18,tca19}, {tcb26,tcb27}, {tcc20,tcc21,tcc22,tcc23};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc24,tcc25,tcc26,tcc27}, {tca16,tca17,tca18,tca19}, {tcb28,tcb29}, {tcc24,tcc25,tcc26,tcc27};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc28,tcc29,tcc30,tcc31}, {tca16,tca17,tca18,tca19}, {tcb30,tcb31}, {tcc28,tcc29,tcc30,tcc31};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc32,tcc33,tcc34,tcc35}, {tca20,tca21,tca22,tca23}, {tcb16,tcb17}, {tcc32,tcc33,tcc34,tcc35};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc36,tcc37,tcc38,tcc39}, {tca20,tca21,tca22,tca23}, {tcb18,tcb19}, {tcc36,tcc37,tcc38,tcc39};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc40,tcc41,tcc42,tcc43}, {tca20,tca21,tca22,tca23}, {tcb20,tcb21}, {tcc40,tcc41,tcc42,tcc43};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc44,tcc45,tcc46,tcc47}, {tca20,tca21,tca22,tca23}, {tcb22,tcb23}, {tcc44,tcc45,tcc46,tcc47};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc48,tcc49,tcc50,tcc51}, {tca20,tca21,tca22,tca23}, {tcb24,tcb25}, {tcc48,tcc49,tcc50,tcc51};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc52,tcc53,tcc54,tcc55}, {tca20,tca21,tca22,tca23}, {tcb26,tcb27}, {tcc52,tcc53,tcc54,tcc55};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc56,tcc57,tcc58,tcc59}, {tca20,tca21,tca22,tca23}, {tcb28,tcb29}, {tcc56,tcc57,tcc58,tcc59};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc60,tcc61,tcc62,tcc63}, {tca20,tca21,tca22,tca23}, {tcb30,tcb31}, {tcc60,tcc61,tcc62,tcc63};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc64,tcc65,tcc66,tcc67}, {tca24,tca25,tca26,tca27}, {tcb16,tcb17}, {tcc64,tcc65,tcc66,tcc67};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc68,tcc69,tcc70,tcc71}, {tca24,tca25,tca26,tca27}, {tcb18,tcb19}, {tcc68,tcc69,tcc70,tcc71};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc72,tcc73,tcc74,tcc75}, {tca24,tca25,tca26,tca27}, {tcb20,tcb21}, {tcc72,tcc73,tcc74,tcc75};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc76,tcc77,tcc78,tcc79}, {tca24,tca25,tca26,tca27}, {tcb22,tcb23}, {tcc76,tcc77,tcc78,tcc79};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc80,tcc81,tcc82,tcc83}, {tca24,tca25,tca26,tca27}, {tcb24,tcb25}, {tcc80,tcc81,tcc82,tcc83};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc84,tcc85,tcc86,tcc87}, {tca24,tca25,tca26,tca27}, {tcb26,tcb27}, {tcc84,tcc85,tcc86,tcc87};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc88,tcc89,tcc90,tcc91}, {tca24,tca25,tca26,tca27}, {tcb28,tcb29}, {tcc88,tcc89,tcc90,tcc91};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc92,tcc93,tcc94,tcc95}, {tca24,tca25,tca26,tca27}, {tcb30,tcb31}, {tcc92,tcc93,tcc94,tcc95};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc96,tcc97,tcc98,tcc99}, {tca28,tca29,tca30,tca31}, {tcb16,tcb17}, {tcc96,tcc97,tcc98,tcc99};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc100,tcc101,tcc102,tcc103}, {tca28,tca29,tca30,tca31}, {tcb18,tcb19}, {tcc100,tcc101,tcc102,tcc103};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc104,tcc105,tcc106,tcc107}, {tca28,tca29,tca30,tca31}, {tcb20,tcb21}, {tcc104,tcc105,tcc106,tcc107};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc108,tcc109,tcc110,tcc111}, {tca28,tca29,tca30,tca31}, {tcb22,tcb23}, {tcc108,tcc109,tcc110,tcc111};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc112,tcc113,tcc114,tcc115}, {tca28,tca29,tca30,tca31}, {tcb24,tcb25}, {tcc112,tcc113,tcc114,tcc115};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc116,tcc117,tcc118,tcc119}, {tca28,tca29,tca30,tca31}, {tcb26,tcb27}, {tcc116,tcc117,tcc118,tcc119};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc120,tcc121,tcc122,tcc123}, {tca28,tca29,tca30,tca31}, {tcb28,tcb29}, {tcc120,tcc121,tcc122,tcc123};\n" +
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc124,tcc125,tcc126,tcc127}, {tca28,tca29,tca30,tca31}, {tcb30,tcb31}, {tcc124,tcc125,tcc126,tcc127};\n";
 
     internal static void Kernel(ArrayView<ushort> x, ArrayView<ushort> weight, ArrayView<float> bias, int hasBias, int epilogue,
         ArrayView<float> yF32, ArrayView<ushort> yBf16, long xAddress, long wAddress, int tokens, int inFeatures, int outFeatures)
@@ -167,29 +244,22 @@ public static class TensorCoreLinear
         uint shared = Ptx.DynamicSharedBase();
         int steps = inFeatures / TileIn;
 
-        // Each thread copies two 16-byte chunks of the x tile and two of the W tile per step: chunk c of 512 is
-        // row c/4, column chunk c mod 4.
-        int row0 = thread >> 2, row1 = row0 + 64, chunk = thread & 3;
-        uint store0 = (uint)(row0 * 64 + ((chunk ^ ((row0 >> 1) & 3)) << 4));
-        uint store1 = (uint)(row1 * 64 + ((chunk ^ ((row1 >> 1) & 3)) << 4));
-        int xBytes0 = t0 + row0 < tokens ? 16 : 0, xBytes1 = t0 + row1 < tokens ? 16 : 0;
-        int wBytes0 = o0 + row0 < outFeatures ? 16 : 0, wBytes1 = o0 + row1 < outFeatures ? 16 : 0;
+        // Each thread copies four 16-byte chunks of the x tile and four of the W tile per step: chunk c of 512 is
+        // row c/4, column chunk c mod 4, with c = thread + 128·j, i.e. rows thread/4 + 32·j.
+        int row = thread >> 2, chunk = thread & 3;
         long rowBytes = (long)inFeatures * 2;
-        // Rows past the end read nothing (0 source bytes zero-fill the chunk) from a valid address.
-        long xSource0 = xAddress + (xBytes0 != 0 ? (t0 + row0) * rowBytes : 0) + chunk * 16;
-        long xSource1 = xAddress + (xBytes1 != 0 ? (t0 + row1) * rowBytes : 0) + chunk * 16;
-        long wSource0 = wAddress + (wBytes0 != 0 ? (o0 + row0) * rowBytes : 0) + chunk * 16;
-        long wSource1 = wAddress + (wBytes1 != 0 ? (o0 + row1) * rowBytes : 0) + chunk * 16;
+        var x = new TileRows(xAddress, t0, tokens, row, chunk, rowBytes);
+        var w = new TileRows(wAddress, o0, outFeatures, row, chunk, rowBytes);
 
         // ldmatrix row addresses: lane l points at row (l mod 16) of a 16-row A slice, chunk l/16 of the k16 half;
         // for B, row (l mod 8) + 8·(l/16) of a 16-feature pair of slices, chunk (l/8) mod 2.
-        int warpRow = (warp & 1) * 64, warpFeature = (warp >> 1) * 32;
+        int warpRow = (warp & 1) * 64, warpFeature = (warp >> 1) * 64;
         int aRow = warpRow + (lane & 15), aChunk = lane >> 4;
         int bRow = warpFeature + (lane & 7) + ((lane >> 4) << 3), bChunk = (lane >> 3) & 1;
 
         for (int s = 0; s < Stages - 1; s++)
         {
-            if (s < steps) IssueCopies(shared, s, s, store0, store1, xSource0, xSource1, wSource0, wSource1, xBytes0, xBytes1, wBytes0, wBytes1);
+            if (s < steps) IssueCopies(shared, s, s, x, w);
             Ptx.CommitCopies();
         }
 
@@ -198,66 +268,109 @@ public static class TensorCoreLinear
             Ptx.WaitCopies1();
             Group.Barrier();
             int next = step + Stages - 1;
-            if (next < steps)
-                IssueCopies(shared, next % Stages, next, store0, store1, xSource0, xSource1, wSource0, wSource1, xBytes0, xBytes1, wBytes0, wBytes1);
+            if (next < steps) IssueCopies(shared, next % Stages, next, x, w);
             Ptx.CommitCopies();
 
             uint xTile = shared + (uint)((step % Stages) * StageBytes), wTile = xTile + TileBytes;
-            for (int half = 0; half < 2; half++)
-            {
-                int a = 2 * half + aChunk, b = 2 * half + bChunk;
-                CudaAsm.Emit(LoadA0, Swizzled(xTile, aRow, a));
-                CudaAsm.Emit(LoadA1, Swizzled(xTile, aRow + 16, a));
-                CudaAsm.Emit(LoadA2, Swizzled(xTile, aRow + 32, a));
-                CudaAsm.Emit(LoadA3, Swizzled(xTile, aRow + 48, a));
-                CudaAsm.Emit(LoadB01, Swizzled(wTile, bRow, b));
-                CudaAsm.Emit(LoadB23, Swizzled(wTile, bRow + 16, b));
-                CudaAsm.Emit(Multiply);
-            }
+            CudaAsm.Emit(LoadA00, Swizzled(xTile, aRow, aChunk));
+            CudaAsm.Emit(LoadA01, Swizzled(xTile, aRow + 16, aChunk));
+            CudaAsm.Emit(LoadA02, Swizzled(xTile, aRow + 32, aChunk));
+            CudaAsm.Emit(LoadA03, Swizzled(xTile, aRow + 48, aChunk));
+            CudaAsm.Emit(LoadB00, Swizzled(wTile, bRow, bChunk));
+            CudaAsm.Emit(LoadB01, Swizzled(wTile, bRow + 16, bChunk));
+            CudaAsm.Emit(LoadB02, Swizzled(wTile, bRow + 32, bChunk));
+            CudaAsm.Emit(LoadB03, Swizzled(wTile, bRow + 48, bChunk));
+            CudaAsm.Emit(LoadA10, Swizzled(xTile, aRow, 2 + aChunk));
+            CudaAsm.Emit(LoadA11, Swizzled(xTile, aRow + 16, 2 + aChunk));
+            CudaAsm.Emit(LoadA12, Swizzled(xTile, aRow + 32, 2 + aChunk));
+            CudaAsm.Emit(LoadA13, Swizzled(xTile, aRow + 48, 2 + aChunk));
+            CudaAsm.Emit(LoadB10, Swizzled(wTile, bRow, 2 + bChunk));
+            CudaAsm.Emit(LoadB11, Swizzled(wTile, bRow + 16, 2 + bChunk));
+            CudaAsm.Emit(LoadB12, Swizzled(wTile, bRow + 32, 2 + bChunk));
+            CudaAsm.Emit(LoadB13, Swizzled(wTile, bRow + 48, 2 + bChunk));
+            CudaAsm.Emit(Multiply0);
+            CudaAsm.Emit(Multiply1);
         }
         Ptx.WaitCopies0();
 
         // Accumulator slice (i, j) holds rows warpRow + 16i + g and + 8, features warpFeature + 8j + 2q and + 1
-        // (g = lane/4, q = lane mod 4): d0, d1 on the first row, d2, d3 on the second.
+        // (g = lane/4, q = lane mod 4): d0, d1 on the first row, d2, d3 on the second. Slices are read two at a time
+        // (j, j + 1): SwiGlu needs the gate slice j and the up slice j + 1 together.
         int rowA = t0 + warpRow + (lane >> 2), feature = o0 + warpFeature + 2 * (lane & 3);
         var d0 = new Output<float>(); var d1 = new Output<float>(); var d2 = new Output<float>(); var d3 = new Output<float>();
         var e0 = new Output<float>(); var e1 = new Output<float>(); var e2 = new Output<float>(); var e3 = new Output<float>();
-        // Slices are read two at a time (j, j+1): SwiGlu needs the gate slice j and the up slice j+1 together.
-        CudaAsm.EmitRef("mov.b32 %0, tcc0; mov.b32 %1, tcc1; mov.b32 %2, tcc2; mov.b32 %3, tcc3; mov.b32 %4, tcc4; mov.b32 %5, tcc5; mov.b32 %6, tcc6; mov.b32 %7, tcc7;",
-            ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef("mov.b32 %0, tcc8; mov.b32 %1, tcc9; mov.b32 %2, tcc10; mov.b32 %3, tcc11; mov.b32 %4, tcc12; mov.b32 %5, tcc13; mov.b32 %6, tcc14; mov.b32 %7, tcc15;",
-            ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef("mov.b32 %0, tcc16; mov.b32 %1, tcc17; mov.b32 %2, tcc18; mov.b32 %3, tcc19; mov.b32 %4, tcc20; mov.b32 %5, tcc21; mov.b32 %6, tcc22; mov.b32 %7, tcc23;",
-            ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 16, feature, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef("mov.b32 %0, tcc24; mov.b32 %1, tcc25; mov.b32 %2, tcc26; mov.b32 %3, tcc27; mov.b32 %4, tcc28; mov.b32 %5, tcc29; mov.b32 %6, tcc30; mov.b32 %7, tcc31;",
-            ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        CudaAsm.EmitRef("mov.b32 %0, tcc0;; mov.b32 %1, tcc1;; mov.b32 %2, tcc2;; mov.b32 %3, tcc3;; mov.b32 %4, tcc4;; mov.b32 %5, tcc5;; mov.b32 %6, tcc6;; mov.b32 %7, tcc7;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 0, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef("mov.b32 %0, tcc8;; mov.b32 %1, tcc9;; mov.b32 %2, tcc10;; mov.b32 %3, tcc11;; mov.b32 %4, tcc12;; mov.b32 %5, tcc13;; mov.b32 %6, tcc14;; mov.b32 %7, tcc15;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 0, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef("mov.b32 %0, tcc16;; mov.b32 %1, tcc17;; mov.b32 %2, tcc18;; mov.b32 %3, tcc19;; mov.b32 %4, tcc20;; mov.b32 %5, tcc21;; mov.b32 %6, tcc22;; mov.b32 %7, tcc23;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 0, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef("mov.b32 %0, tcc24;; mov.b32 %1, tcc25;; mov.b32 %2, tcc26;; mov.b32 %3, tcc27;; mov.b32 %4, tcc28;; mov.b32 %5, tcc29;; mov.b32 %6, tcc30;; mov.b32 %7, tcc31;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 0, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef("mov.b32 %0, tcc32;; mov.b32 %1, tcc33;; mov.b32 %2, tcc34;; mov.b32 %3, tcc35;; mov.b32 %4, tcc36;; mov.b32 %5, tcc37;; mov.b32 %6, tcc38;; mov.b32 %7, tcc39;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 16, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef("mov.b32 %0, tcc40;; mov.b32 %1, tcc41;; mov.b32 %2, tcc42;; mov.b32 %3, tcc43;; mov.b32 %4, tcc44;; mov.b32 %5, tcc45;; mov.b32 %6, tcc46;; mov.b32 %7, tcc47;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
         StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 16, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef("mov.b32 %0, tcc32; mov.b32 %1, tcc33; mov.b32 %2, tcc34; mov.b32 %3, tcc35; mov.b32 %4, tcc36; mov.b32 %5, tcc37; mov.b32 %6, tcc38; mov.b32 %7, tcc39;",
-            ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 32, feature, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef("mov.b32 %0, tcc40; mov.b32 %1, tcc41; mov.b32 %2, tcc42; mov.b32 %3, tcc43; mov.b32 %4, tcc44; mov.b32 %5, tcc45; mov.b32 %6, tcc46; mov.b32 %7, tcc47;",
-            ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        CudaAsm.EmitRef("mov.b32 %0, tcc48;; mov.b32 %1, tcc49;; mov.b32 %2, tcc50;; mov.b32 %3, tcc51;; mov.b32 %4, tcc52;; mov.b32 %5, tcc53;; mov.b32 %6, tcc54;; mov.b32 %7, tcc55;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 16, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef("mov.b32 %0, tcc56;; mov.b32 %1, tcc57;; mov.b32 %2, tcc58;; mov.b32 %3, tcc59;; mov.b32 %4, tcc60;; mov.b32 %5, tcc61;; mov.b32 %6, tcc62;; mov.b32 %7, tcc63;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 16, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef("mov.b32 %0, tcc64;; mov.b32 %1, tcc65;; mov.b32 %2, tcc66;; mov.b32 %3, tcc67;; mov.b32 %4, tcc68;; mov.b32 %5, tcc69;; mov.b32 %6, tcc70;; mov.b32 %7, tcc71;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 32, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef("mov.b32 %0, tcc72;; mov.b32 %1, tcc73;; mov.b32 %2, tcc74;; mov.b32 %3, tcc75;; mov.b32 %4, tcc76;; mov.b32 %5, tcc77;; mov.b32 %6, tcc78;; mov.b32 %7, tcc79;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
         StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 32, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef("mov.b32 %0, tcc48; mov.b32 %1, tcc49; mov.b32 %2, tcc50; mov.b32 %3, tcc51; mov.b32 %4, tcc52; mov.b32 %5, tcc53; mov.b32 %6, tcc54; mov.b32 %7, tcc55;",
-            ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 48, feature, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef("mov.b32 %0, tcc56; mov.b32 %1, tcc57; mov.b32 %2, tcc58; mov.b32 %3, tcc59; mov.b32 %4, tcc60; mov.b32 %5, tcc61; mov.b32 %6, tcc62; mov.b32 %7, tcc63;",
-            ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        CudaAsm.EmitRef("mov.b32 %0, tcc80;; mov.b32 %1, tcc81;; mov.b32 %2, tcc82;; mov.b32 %3, tcc83;; mov.b32 %4, tcc84;; mov.b32 %5, tcc85;; mov.b32 %6, tcc86;; mov.b32 %7, tcc87;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 32, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef("mov.b32 %0, tcc88;; mov.b32 %1, tcc89;; mov.b32 %2, tcc90;; mov.b32 %3, tcc91;; mov.b32 %4, tcc92;; mov.b32 %5, tcc93;; mov.b32 %6, tcc94;; mov.b32 %7, tcc95;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 32, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef("mov.b32 %0, tcc96;; mov.b32 %1, tcc97;; mov.b32 %2, tcc98;; mov.b32 %3, tcc99;; mov.b32 %4, tcc100;; mov.b32 %5, tcc101;; mov.b32 %6, tcc102;; mov.b32 %7, tcc103;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 48, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef("mov.b32 %0, tcc104;; mov.b32 %1, tcc105;; mov.b32 %2, tcc106;; mov.b32 %3, tcc107;; mov.b32 %4, tcc108;; mov.b32 %5, tcc109;; mov.b32 %6, tcc110;; mov.b32 %7, tcc111;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
         StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 48, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef("mov.b32 %0, tcc112;; mov.b32 %1, tcc113;; mov.b32 %2, tcc114;; mov.b32 %3, tcc115;; mov.b32 %4, tcc116;; mov.b32 %5, tcc117;; mov.b32 %6, tcc118;; mov.b32 %7, tcc119;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 48, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef("mov.b32 %0, tcc120;; mov.b32 %1, tcc121;; mov.b32 %2, tcc122;; mov.b32 %3, tcc123;; mov.b32 %4, tcc124;; mov.b32 %5, tcc125;; mov.b32 %6, tcc126;; mov.b32 %7, tcc127;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 48, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
     }
 
-    private static void IssueCopies(uint shared, int stage, int step, uint store0, uint store1,
-        long xSource0, long xSource1, long wSource0, long wSource1, int xBytes0, int xBytes1, int wBytes0, int wBytes1)
+    /// <summary>
+    /// The four rows of a 128-row tile that one thread copies (row, row + 32, row + 64, row + 96; one 16-byte chunk
+    /// of each): shared offsets (swizzled), global sources for step 0, and how many bytes are real (rows past the
+    /// end read nothing — 0 source bytes zero-fill the chunk — from a valid address).
+    /// </summary>
+    private readonly struct TileRows
+    {
+        public readonly uint Store0, Store1, Store2, Store3;
+        public readonly long Source0, Source1, Source2, Source3;
+        public readonly int Bytes0, Bytes1, Bytes2, Bytes3;
+
+        public TileRows(long address, int first, int count, int row, int chunk, long rowBytes)
+        {
+            Store0 = StoreOffset(row, chunk); Store1 = StoreOffset(row + 32, chunk);
+            Store2 = StoreOffset(row + 64, chunk); Store3 = StoreOffset(row + 96, chunk);
+            Bytes0 = first + row < count ? 16 : 0; Bytes1 = first + row + 32 < count ? 16 : 0;
+            Bytes2 = first + row + 64 < count ? 16 : 0; Bytes3 = first + row + 96 < count ? 16 : 0;
+            Source0 = address + (Bytes0 != 0 ? (first + row) * rowBytes : 0) + chunk * 16;
+            Source1 = address + (Bytes1 != 0 ? (first + row + 32) * rowBytes : 0) + chunk * 16;
+            Source2 = address + (Bytes2 != 0 ? (first + row + 64) * rowBytes : 0) + chunk * 16;
+            Source3 = address + (Bytes3 != 0 ? (first + row + 96) * rowBytes : 0) + chunk * 16;
+        }
+
+        private static uint StoreOffset(int row, int chunk) => (uint)(row * 64 + ((chunk ^ ((row >> 1) & 3)) << 4));
+    }
+
+    private static void IssueCopies(uint shared, int stage, int step, TileRows x, TileRows w)
     {
         uint xTile = shared + (uint)(stage * StageBytes), wTile = xTile + TileBytes;
         long offset = (long)step * TileIn * 2;
-        Ptx.CopyAsync16(xTile + store0, xSource0 + offset, xBytes0);
-        Ptx.CopyAsync16(xTile + store1, xSource1 + offset, xBytes1);
-        Ptx.CopyAsync16(wTile + store0, wSource0 + offset, wBytes0);
-        Ptx.CopyAsync16(wTile + store1, wSource1 + offset, wBytes1);
+        Ptx.CopyAsync16(xTile + x.Store0, x.Source0 + offset, x.Bytes0);
+        Ptx.CopyAsync16(xTile + x.Store1, x.Source1 + offset, x.Bytes1);
+        Ptx.CopyAsync16(xTile + x.Store2, x.Source2 + offset, x.Bytes2);
+        Ptx.CopyAsync16(xTile + x.Store3, x.Source3 + offset, x.Bytes3);
+        Ptx.CopyAsync16(wTile + w.Store0, w.Source0 + offset, w.Bytes0);
+        Ptx.CopyAsync16(wTile + w.Store1, w.Source1 + offset, w.Bytes1);
+        Ptx.CopyAsync16(wTile + w.Store2, w.Source2 + offset, w.Bytes2);
+        Ptx.CopyAsync16(wTile + w.Store3, w.Source3 + offset, w.Bytes3);
     }
 
     /// <summary>Shared address of 16-byte chunk <paramref name="chunk"/> (0..3) of tile row <paramref name="row"/>.</summary>

@@ -53,20 +53,20 @@ public class KernelCompileTests
     }
 
     /// <summary>
-    /// The tensor-core GEMM's PTX issues its 16 mma.sync per k16 slice from named registers, and its main loop
+    /// The tensor-core GEMM's PTX issues its 64 mma.sync per 32-wide step from named registers, and its main loop
     /// (from the first wait for copies to the last) never touches local memory: C# arrays or a register tile ILGPU
     /// could not keep in registers would show up there as ld.local/st.local. (ILGPU passes `out` operands of
     /// inline assembly through a 4-byte local slot; those sit outside the loop, where ptxas keeps them in registers.)
-    /// The copy helper is inlined twice (pipeline prologue and loop), hence 8 cp.async.
+    /// The copy helper is inlined twice (pipeline prologue and loop), hence 16 cp.async.
     /// </summary>
     [Fact]
     public void TensorCoreLinearKeepsItsTileInRegisters()
     {
         string ptx = Ptx("TensorCoreLinear.Kernel");
         if (Environment.GetEnvironmentVariable("DREAM_DUMP_PTX") is { Length: > 0 } dump) File.WriteAllText(dump, ptx);
-        Assert.Equal(16, CountOf(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
-        Assert.Equal(6, CountOf(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16"));
-        Assert.Equal(8, CountOf(ptx, "cp.async.cg.shared.global"));
+        Assert.Equal(64, CountOf(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
+        Assert.Equal(16, CountOf(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16"));
+        Assert.Equal(16, CountOf(ptx, "cp.async.cg.shared.global"));
         int loopStart = ptx.IndexOf("cp.async.wait_group 1", StringComparison.Ordinal);
         int loopEnd = ptx.IndexOf("cp.async.wait_group 0", StringComparison.Ordinal);
         Assert.True(loopStart > 0 && loopEnd > loopStart, "main loop not found in the PTX");

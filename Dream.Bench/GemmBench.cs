@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Globalization;
+using Dream.Core.Numerics;
+using Dream.Kernels.Ilgpu;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dream.Bench;
+
+/// <summary>
+/// `Dream.Bench gemm [--device cuda] [--lens 256,512,1024,2048] [--reps N] [--quick]`: the tensor-core linear layer
+/// (<see cref="TensorCoreLinear"/>) at Dream 7B's shapes — fused QKV (T × 3584 → 4608), O (3584 → 3584), fused
+/// gate+up with the SwiGLU epilogue (3584 → 2·18944), down with the residual add (18944 → 3584) and lm_head over 256
+/// rows (3584 → 152064) — as a table of ms and TFLOP/s (2·T·In·Out FLOPs). Before timing, one product per shape
+/// is checked against float64 dot products of the same bf16 values on 64 sampled outputs; a bad result fails the
+/// run. The error is scaled by Σ|x·w| (what float32 rounding is proportional to; a wrong fragment is off by about
+/// Σ|x·w|/√In, ~1e-2 of it) and for SwiGLU by max(|y|, 1e-2) (bf16 output: 2^-9 relative); both must stay below 1e-2
+/// and in practice sit at 1e-7 and 4e-3.
+/// torch.matmul on the same card: Dream.Bench/torch_gemm.py prints the same table.
+/// </summary>
+public static class GemmBench
+{
+    private sealed record Shape(string Name, int In, int Out, LinearEpilogue Epilogue, int? FixedTokens = null);
+
+    private static readonly Shape[] Shapes =
+    [
+        new("qkv", 3584, 4608, LinearEpilogue.Store),
+        new("o", 3584, 3584, LinearEpilogue.AddInto),
+        new("gate+up", 3584, 2 * 18944, LinearEpilogue.SwiGlu),
+        new("down", 18944, 3584, LinearEpilogue.AddInto),
+        new("lm_head", 3584, 152064, LinearEpilogue.Store, 256),
+    ];
+
+    public static int Run(string[] args)
+    {
+        string device = "cuda";
+        int[] lens = [256, 512, 1024, 2048];
+        int reps = 20;
+        bool quick = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--device": device = Next(args, ref i); break;
+                case "--lens": lens = Next(args, ref i).Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
+                case "--reps": reps = int.Parse(Next(args, ref i), CultureInfo.InvariantCulture); break;
+                case "--quick": quick = true; break;
+                default: throw new ArgumentException($"gemm: unknown option '{args[i]}'");
+            }
+        }
+        // The CPU simulator runs the portable fallback at a few MFLOP/s: shrink everything.
+        int scale = quick ? 16 : 1;
+        using var dev = IlgpuDevice.Create(device);
+        using var kernels = new IlgpuKernels(dev.Accelerator);
+        var acc = dev.Accelerator;
+        Console.WriteLine($"device: {dev.Name} ({device}); tensor cores: {(kernels.IsCuda ? "mma.sync" : "no (portable fallback)")}");
+
+        var shapes = Shapes.Select(s => s with { In = s.In / scale, Out = s.Out / scale, FixedTokens = s.FixedTokens / scale }).ToArray();
+        int maxTokens = Math.Max(lens.Max() / scale, 1);
+        long maxX = shapes.Max(s => (long)(s.FixedTokens ?? maxTokens) * s.In), maxW = shapes.Max(s => (long)s.In * s.Out);
+        long maxY = shapes.Max(s => (long)(s.FixedTokens ?? maxTokens) * s.Out);
+        var random = new Random(1);
+        ushort[] hostX = RandomBf16(random, maxX, 1f), hostW = RandomBf16(random, maxW, 0.05f);
+        using var x = acc.Allocate1D(hostX);
+        using var w = acc.Allocate1D(hostW);
+        using var bias = acc.Allocate1D<float>(shapes.Max(s => s.Out));
+        bias.MemSetToZero();
+        using var yF32 = acc.Allocate1D<float>(maxY);
+        using var yBf16 = acc.Allocate1D<ushort>(maxY / 2 + 1);
+        acc.Synchronize();
+
+        bool ok = true;
+        Console.WriteLine("| shape | T | In | Out | epilogue | ms | TFLOP/s | max rel. error (sampled) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        foreach (int len in lens)
+        {
+            foreach (var s in shapes)
+            {
+                int tokens = s.FixedTokens ?? Math.Max(len / scale, 1);
+                if (s.FixedTokens is not null && len != lens[0]) continue;   // lm_head rows do not depend on T
+                var xs = x.View.SubView(0, (long)tokens * s.In);
+                var ws = w.View.SubView(0, (long)s.In * s.Out);
+                void Launch()
+                {
+                    if (s.Epilogue == LinearEpilogue.AddInto) yF32.View.SubView(0, (long)tokens * s.Out).MemSetToZero(acc.DefaultStream);
+                    TensorCoreLinear.Forward(kernels, xs, ws, s.Epilogue == LinearEpilogue.Store ? bias.View.SubView(0, s.Out) : null, s.Epilogue,
+                        yF32.View.SubView(0, (long)tokens * s.Out), yBf16.View.SubView(0, (long)tokens * s.Out / 2 + 1), tokens, s.In, s.Out);
+                }
+                Launch();
+                acc.Synchronize();
+                double error = Check(acc, s, tokens, hostX, hostW, yF32.View, yBf16.View);
+                bool good = error < 1e-2;
+                ok &= good;
+
+                int n = quick ? 1 : reps;
+                // The residual epilogue's memset is timed too; it moves T·Out·4 bytes, well under 1% of the product.
+                var watch = Stopwatch.StartNew();
+                for (int r = 0; r < n; r++) Launch();
+                acc.Synchronize();
+                double ms = watch.Elapsed.TotalMilliseconds / n;
+                double tflops = 2.0 * tokens * s.In * s.Out / (ms * 1e-3) / 1e12;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {s.Name} | {tokens} | {s.In} | {s.Out} | {s.Epilogue} | {ms:F3} | {tflops:F1} | {error:E2}{(good ? "" : " FAIL")} |"));
+            }
+        }
+        Console.WriteLine(ok ? "all checks passed" : "CHECK FAILED");
+        return ok ? 0 : 1;
+    }
+
+    /// <summary>Largest scaled error over 64 sampled outputs against float64 sums of the same bf16 products (see the class summary).</summary>
+    private static double Check(Accelerator acc, Shape s, int tokens, ushort[] x, ushort[] w, ArrayView<float> yF32, ArrayView<ushort> yBf16)
+    {
+        var random = new Random(tokens * 31 + s.Out);
+        double worst = 0;
+        bool swiGlu = s.Epilogue == LinearEpilogue.SwiGlu;
+        int width = swiGlu ? s.Out / 2 : s.Out;
+        var one = new float[1];
+        var oneBits = new ushort[1];
+        for (int k = 0; k < 64; k++)
+        {
+            int t = random.Next(tokens), o = random.Next(width);
+            double expected, actual;
+            if (swiGlu)
+            {
+                int gateRow = (o >> 3 << 4) + (o & 7);
+                double g = Dot(x, w, t, gateRow, s.In), u = Dot(x, w, t, gateRow + 8, s.In);
+                expected = g / (1 + Math.Exp(-g)) * u;
+                yBf16.SubView((long)t * width + o, 1).CopyToCPU(oneBits);
+                actual = BFloat16.ToFloat(oneBits[0]);
+            }
+            else
+            {
+                expected = Dot(x, w, t, o, s.In);
+                yF32.SubView((long)t * s.Out + o, 1).CopyToCPU(one);
+                actual = one[0];
+                worst = Math.Max(worst, Math.Abs(actual - expected) / MagnitudeOfDot(x, w, t, o, s.In));
+                continue;
+            }
+            worst = Math.Max(worst, Math.Abs(actual - expected) / Math.Max(Math.Abs(expected), 1e-2));
+        }
+        return worst;
+    }
+
+    private static double Dot(ushort[] x, ushort[] w, int t, int o, int n)
+    {
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += (double)BFloat16.ToFloat(x[(long)t * n + i]) * BFloat16.ToFloat(w[(long)o * n + i]);
+        return sum;
+    }
+
+    private static double MagnitudeOfDot(ushort[] x, ushort[] w, int t, int o, int n)
+    {
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += Math.Abs((double)BFloat16.ToFloat(x[(long)t * n + i]) * BFloat16.ToFloat(w[(long)o * n + i]));
+        return sum;
+    }
+
+    private static ushort[] RandomBf16(Random random, long count, float scale)
+    {
+        var values = new ushort[count];
+        for (long i = 0; i < count; i++) values[i] = BFloat16.FromFloat((float)(random.NextDouble() * 2 - 1) * scale);
+        return values;
+    }
+
+    private static string Next(string[] args, ref int i) =>
+        i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+}
