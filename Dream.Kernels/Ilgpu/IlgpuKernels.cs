@@ -51,6 +51,8 @@ public sealed class IlgpuKernels : IDisposable
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> EmbeddingF32;
     internal readonly Action<Index1D, ArrayView<ushort>, ArrayView<int>, ArrayView<float>, int> EmbeddingBf16;
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, float, ArrayView<float>, int> RmsNorm;
+    internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, float, ArrayView<ushort>, int> RmsNormToBf16;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, int, int> RotaryEmbeddingToBf16;
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, int, int, int, int> LinearF32;
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<ushort>, ArrayView<float>, int, ArrayView<float>, int, int, int, int> LinearBf16;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> RotaryEmbedding;
@@ -80,6 +82,8 @@ public sealed class IlgpuKernels : IDisposable
         EmbeddingF32 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.Embedding.KernelF32);
         EmbeddingBf16 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.Embedding.KernelBf16);
         RmsNorm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, float, ArrayView<float>, int>(Ilgpu.RmsNorm.Kernel);
+        RmsNormToBf16 = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, float, ArrayView<ushort>, int>(Ilgpu.RmsNorm.KernelToBf16);
+        RotaryEmbeddingToBf16 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, int, int>(Ilgpu.RotaryEmbedding.KernelToBf16);
         LinearF32 = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, int, int, int, int>(Ilgpu.Linear.KernelF32);
         LinearBf16 = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<ushort>, ArrayView<float>, int, ArrayView<float>, int, int, int, int>(Ilgpu.Linear.KernelBf16);
         RotaryEmbedding = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Ilgpu.RotaryEmbedding.Kernel);
@@ -100,6 +104,8 @@ public sealed class IlgpuKernels : IDisposable
         (Method(typeof(Embedding), nameof(Ilgpu.Embedding.KernelF32)), false),
         (Method(typeof(Embedding), nameof(Ilgpu.Embedding.KernelBf16)), false),
         (Method(typeof(RmsNorm), nameof(Ilgpu.RmsNorm.Kernel)), true),
+        (Method(typeof(RmsNorm), nameof(Ilgpu.RmsNorm.KernelToBf16)), true),
+        (Method(typeof(RotaryEmbedding), nameof(Ilgpu.RotaryEmbedding.KernelToBf16)), false),
         (Method(typeof(Linear), nameof(Ilgpu.Linear.KernelF32)), true),
         (Method(typeof(Linear), nameof(Ilgpu.Linear.KernelBf16)), true),
         (Method(typeof(RotaryEmbedding), nameof(Ilgpu.RotaryEmbedding.Kernel)), false),

@@ -7,6 +7,8 @@ namespace Dream.Kernels.Ilgpu;
 /// RMSNorm over the last axis: y = (x · 1/sqrt(mean(x²) + eps)) · weight (twin of Dream.Reference.RmsNorm).
 /// One group per row: each thread sums the squares of a strided slice into shared memory; after one barrier
 /// every thread adds all the partial sums (in the same order, so all agree) and scales its slice.
+/// <see cref="ForwardToBf16"/> is the same normalisation writing bf16 (rounded once, to nearest even): the input of
+/// a tensor-core linear layer (<see cref="TensorCoreLinear"/>).
 /// </summary>
 public static class RmsNorm
 {
@@ -20,7 +22,31 @@ public static class RmsNorm
         kernels.RmsNorm(new KernelConfig(tokens, group), x, weight, eps, y, dim);
     }
 
+    /// <param name="x">[T, D] f32.</param>
+    /// <param name="weight">[D].</param>
+    /// <param name="y">[T, D] bf16 bits.</param>
+    public static void ForwardToBf16(IlgpuKernels kernels, ArrayView<float> x, ArrayView<float> weight, float eps, ArrayView<ushort> y, int tokens, int dim)
+    {
+        if (tokens == 0) return;
+        kernels.RmsNormToBf16(new KernelConfig(tokens, kernels.ReductionGroupSize), x, weight, eps, y, dim);
+    }
+
     internal static void Kernel(ArrayView<float> x, ArrayView<float> weight, float eps, ArrayView<float> y, int dim)
+    {
+        float inverseRms = InverseRms(x, eps, dim);
+        long row = (long)Grid.IdxX * dim;
+        for (int i = Group.IdxX; i < dim; i += Group.DimX) y[row + i] = x[row + i] * inverseRms * weight[i];
+    }
+
+    internal static void KernelToBf16(ArrayView<float> x, ArrayView<float> weight, float eps, ArrayView<ushort> y, int dim)
+    {
+        float inverseRms = InverseRms(x, eps, dim);
+        long row = (long)Grid.IdxX * dim;
+        for (int i = Group.IdxX; i < dim; i += Group.DimX) y[row + i] = Bf16.FromFloat(x[row + i] * inverseRms * weight[i]);
+    }
+
+    /// <summary>1/sqrt(mean(x²) + eps) of the group's row, the same value in every thread.</summary>
+    private static float InverseRms(ArrayView<float> x, float eps, int dim)
     {
         int tid = Group.IdxX;
         int groupSize = Group.DimX;
@@ -34,7 +60,6 @@ public static class RmsNorm
         float total = 0f;
         for (int j = 0; j < groupSize; j++) total += partial[j];
 
-        float inverseRms = 1f / MathF.Sqrt(total / dim + eps);
-        for (int i = tid; i < dim; i += groupSize) y[row + i] = x[row + i] * inverseRms * weight[i];
+        return 1f / MathF.Sqrt(total / dim + eps);
     }
 }
