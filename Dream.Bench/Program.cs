@@ -7,13 +7,14 @@ public static class Program
     {
         string name = args.Length > 0 ? args[0] : "";
         string[] rest = args.Length > 0 ? args[1..] : [];
-        const string Usage = "usage: Dream.Bench tokenizer [--tokenizer PATH] [--corpus PATH] [--mb N]\n       Dream.Bench cpu [peak] [gemm] [planner [MODEL_DIR]] [layer7b-prepare DIR] [layer7b DIR]";
+        const string Usage = "usage: Dream.Bench tokenizer [--tokenizer PATH] [--corpus PATH] [--mb N]\n       Dream.Bench cpu [peak] [gemm] [planner [MODEL_DIR]] [layer7b-prepare DIR] [layer7b DIR]\n       Dream.Bench attention [--device cuda|opencl|ilgpu-cpu] [--quick]";
         try
         {
             switch (name)
             {
                 case "tokenizer": return TokenizerBench.Run(rest, Console.Out);
                 case "cpu": return CpuBench.Run(rest);
+                case "attention": return AttentionBench.Run(rest);
                 default:
                     Console.Error.WriteLine(Usage);
                     return 2;
