@@ -98,7 +98,7 @@ public static partial class FlashAttention
         {
             float scaleLog2 = (float)(1.0 / Math.Sqrt(headDim) * 1.4426950408889634);
             int queryBlocks = (tokens + BlockQueries - 1) / BlockQueries;
-            var config = new KernelConfig(batch * heads * queryBlocks, TensorCoreThreads, SharedMemoryConfig.RequestDynamic<byte>(TensorCoreSharedBytes));
+            var config = new KernelConfig(batch * heads * queryBlocks, TensorCoreThreads, SharedMemoryConfig.RequestDynamic<Int4>(TensorCoreSharedBytes / 16));
             kernels.TensorCore!(config, isReal, Ptx.DeviceAddress(q), Ptx.DeviceAddress(k), Ptx.DeviceAddress(v), Ptx.DeviceAddress(output),
                 qStride, kvStride, tokens, heads, kvHeads, scaleLog2);
         }
