@@ -19,13 +19,21 @@ namespace Dream.Tests.Ilgpu;
 /// </summary>
 public class KernelCompileTests
 {
-    public static TheoryData<string> Kernels => new(IlgpuKernels.EntryPoints.Select(e => Name(e.Method)));
+    /// <summary>Every kernel: the model's (<see cref="IlgpuKernels.EntryPoints"/>) and the ops that keep their own kernel holder.</summary>
+    private static IEnumerable<(MethodInfo Method, bool Grouped, bool OpenCL)> All =>
+        IlgpuKernels.EntryPoints.Select(e => (e.Method, e.ExplicitlyGrouped, true))
+            .Concat(FlashAttention.EntryPoints.Select(e => (e.Method, true, e.OpenCL)));
+
+    public static TheoryData<string> Kernels => new(All.Select(e => Name(e.Method)));
+
+    /// <summary>The kernels with an OpenCL form (CUDA-only tensor-core kernels are left out).</summary>
+    public static TheoryData<string> OpenCLKernels => new(All.Where(e => e.OpenCL).Select(e => Name(e.Method)));
 
     private static string Name(MethodInfo m) => $"{m.DeclaringType!.Name}.{m.Name}";
 
     private static EntryPointDescription Entry(string name)
     {
-        var (method, grouped) = IlgpuKernels.EntryPoints.Single(e => Name(e.Method) == name);
+        var (method, grouped, _) = All.Single(e => Name(e.Method) == name);
         return grouped ? EntryPointDescription.FromExplicitlyGroupedKernel(method) : EntryPointDescription.FromImplicitlyGroupedKernel(method);
     }
 
@@ -33,16 +41,45 @@ public class KernelCompileTests
 
     [Theory]
     [MemberData(nameof(Kernels))]
-    public void CompilesToPtx(string kernel)
+    public void CompilesToPtx(string kernel) => Assert.Contains(".entry", Ptx(kernel));
+
+    private static string Ptx(string kernel)
     {
         using var context = NewContext();
         using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
-        var compiled = (PTXCompiledKernel)backend.Compile(Entry(kernel), KernelSpecialization.Empty);
-        Assert.Contains(".entry", compiled.PTXAssembly);
+        return ((PTXCompiledKernel)backend.Compile(Entry(kernel), KernelSpecialization.Empty)).PTXAssembly;
+    }
+
+    /// <summary>
+    /// The tensor-core attention kernel keeps every fragment and accumulator in registers: it declares the named
+    /// registers once and runs 64 + 64 mma per key block (S = Q·Kᵀ, then O += P·V, 16 query rows per warp). Local
+    /// memory: ILGPU 1.5.3 passes every inline-asm output through a 4-byte local slot, so the kernel has exactly
+    /// one — the dynamic shared-memory base, read once before the key loop (ptxas keeps such a slot in a register)
+    /// — and no other local memory. The PTX is written next to the test assembly for reading.
+    /// </summary>
+    [Fact]
+    public void TensorCoreAttentionStaysInRegisters()
+    {
+        string ptx = Ptx("FlashAttention.KernelTensorCore");
+        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "FlashAttention.KernelTensorCore.ptx"), ptx);
+        Assert.Equal(1, Count(ptx, "ld.local"));
+        Assert.Contains(".local .align 4 .b8 __local_depot0[4];", ptx);
+        Assert.DoesNotContain("__local_depot1", ptx);
+        Assert.Equal(1, Count(ptx, ".reg .f32 oacc<64>;"));
+        Assert.Equal(128, Count(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
+        Assert.Equal(8 + 32 + 32, Count(ptx, "ldmatrix.sync.aligned.m8n8.x4"));
+        Assert.Contains("__dyn_shared_alloca", ptx);
+    }
+
+    private static int Count(string text, string what)
+    {
+        int n = 0;
+        for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + what.Length, StringComparison.Ordinal)) n++;
+        return n;
     }
 
     [Theory]
-    [MemberData(nameof(Kernels))]
+    [MemberData(nameof(OpenCLKernels))]
     public void CompilesToOpenCL(string kernel)
     {
         using var context = NewContext();
@@ -73,13 +110,6 @@ public class KernelCompileTests
         Assert.DoesNotContain(".local", ptx[loopStart..loopEnd]);
     }
 
-    private static string Ptx(string kernel)
-    {
-        using var context = NewContext();
-        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
-        return ((PTXCompiledKernel)backend.Compile(Entry(kernel), KernelSpecialization.Empty)).PTXAssembly;
-    }
-
     private static int CountOf(string text, string what)
     {
         int count = 0;
@@ -96,6 +126,6 @@ public class KernelCompileTests
             .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
             .Where(m => m.Name.StartsWith("Kernel", StringComparison.Ordinal))
             .Select(Name).Order().ToArray();
-        Assert.Equal(declared, IlgpuKernels.EntryPoints.Select(e => Name(e.Method)).Order().ToArray());
+        Assert.Equal(declared, All.Select(e => Name(e.Method)).Order().ToArray());
     }
 }

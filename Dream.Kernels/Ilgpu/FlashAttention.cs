@@ -1,0 +1,332 @@
+using System.Reflection;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+
+namespace Dream.Kernels.Ilgpu;
+
+/// <summary>
+/// Bidirectional grouped-query attention over bf16 q, k, v with a padding mask, flash style (twin of
+/// Dream.Reference.Attention):
+///   out[t, h] = Σ_s softmax_s(q[t, h]·k[s, g]/sqrt(Dh)) · v[s, g],  g = h / (H / Hkv), s over real keys only;
+///   a pad query row outputs zeros.
+/// Inputs and the output are bf16 bits; scores, softmax and the weighted sum are float32; the output is rounded to
+/// bf16 (nearest, ties to even).
+///
+/// Two kernels, chosen on the host:
+/// - <see cref="KernelTensorCore"/> (CUDA, Dh = 128): one group of 4 warps per (batch row, head, block of 64
+///   queries). Each warp owns 16 query rows; their Q fragments stay in registers. The group walks the keys in
+///   blocks of 64: K and V tiles arrive by cp.async in padded shared memory, S = Q·Kᵀ and O += P·V run on the
+///   tensor cores (mma.sync m16n8k16 bf16, f32 accumulators), with an online softmax (running max and sum) in
+///   between; P is rounded to bf16 for the second mma, as FlashAttention-2 does. GQA reads the kv head g directly.
+///   The pipeline is FlashAttention-2's: V(j) loads while S(j) is computed, K(j+1) while P·V(j) is.
+/// - <see cref="KernelPortable"/> (any device, any Dh): the plain two-barrier kernel of <see cref="Attention"/>
+///   over bf16 inputs — one group per (query row, head), scores in static shared memory (T ≤ 8192).
+/// </summary>
+public static partial class FlashAttention
+{
+    /// <summary>Queries per group of the tensor-core kernel (4 warps × 16 rows), and keys per block.</summary>
+    public const int BlockQueries = 64, BlockKeys = 64;
+
+    /// <summary>The head dimension the tensor-core kernel is written for.</summary>
+    public const int TensorCoreHeadDim = 128;
+
+    /// <summary>Threads per group of the tensor-core kernel.</summary>
+    public const int TensorCoreThreads = 128;
+
+    /// <summary>Bytes per row of a shared tile: 128 bf16 + 16 bytes of padding, so the 8 rows one ldmatrix reads fall in 8 different 16-byte bank groups.</summary>
+    private const int RowBytes = 272;
+
+    /// <summary>Bytes of one shared tile of 64 rows.</summary>
+    private const int TileBytes = BlockKeys * RowBytes;
+
+    /// <summary>Dynamic shared memory of the tensor-core kernel: the K tile and the V tile (Q passes through the V tile first). 34,816 bytes, under the 48 KB that needs no opt-in.</summary>
+    public const int TensorCoreSharedBytes = 2 * TileBytes;
+
+    /// <summary>Longest sequence the portable kernel takes: it keeps one row of scores in static shared memory.</summary>
+    public const int MaxPortableTokens = 8192;
+
+    /// <summary>Most threads per group of the portable kernel (its static partial arrays are this long).</summary>
+    public const int MaxPortableGroup = 128;
+
+    /// <summary>The kernels of this op, compiled and loaded once for one accelerator.</summary>
+    public sealed class Kernels
+    {
+        public Accelerator Accelerator { get; }
+
+        /// <summary>Threads per group of the portable kernel: a power of two, at most the device's limit and <see cref="MaxPortableGroup"/>.</summary>
+        public int PortableGroupSize { get; }
+
+        /// <summary>Whether this accelerator runs the tensor-core kernel (CUDA).</summary>
+        public bool HasTensorCoreKernel => TensorCore is not null;
+
+        internal readonly Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<int>, ArrayView<ushort>, int, int, int, int, int, int, float> Portable;
+        internal readonly Action<KernelConfig, ArrayView<int>, long, long, long, long, int, int, int, int, int, float>? TensorCore;
+
+        public Kernels(Accelerator accelerator)
+        {
+            Accelerator = accelerator;
+            int limit = Math.Min(accelerator.MaxNumThreadsPerGroup, MaxPortableGroup), p = 1;
+            while (p * 2 <= limit) p *= 2;
+            PortableGroupSize = p;
+            Portable = accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<int>, ArrayView<ushort>, int, int, int, int, int, int, float>(KernelPortable);
+            if (accelerator.AcceleratorType == AcceleratorType.Cuda)
+                TensorCore = accelerator.LoadStreamKernel<ArrayView<int>, long, long, long, long, int, int, int, int, int, float>(KernelTensorCore);
+        }
+    }
+
+    /// <summary>Every kernel method of this op, for the device-free compile check, with whether it compiles for OpenCL too (the tensor-core kernel is CUDA only).</summary>
+    public static IReadOnlyList<(MethodInfo Method, bool OpenCL)> EntryPoints { get; } =
+    [
+        (typeof(FlashAttention).GetMethod(nameof(KernelPortable), BindingFlags.Static | BindingFlags.NonPublic)!, true),
+        (typeof(FlashAttention).GetMethod(nameof(KernelTensorCore), BindingFlags.Static | BindingFlags.NonPublic)!, false),
+    ];
+
+    /// <param name="q">bf16 [B·T, ≥ H·Dh] with row stride <paramref name="qStride"/>: q[(b·T + t)·qStride + h·Dh + d] (may sit inside a fused QKV buffer).</param>
+    /// <param name="k">bf16 [B·T, ≥ Hkv·Dh] with row stride <paramref name="kvStride"/>.</param>
+    /// <param name="v">bf16 [B·T, ≥ Hkv·Dh] with row stride <paramref name="kvStride"/>.</param>
+    /// <param name="qStride">Elements between consecutive tokens of q.</param>
+    /// <param name="kvStride">Elements between consecutive tokens of k and of v.</param>
+    /// <param name="isReal">[B·T] 1 for real tokens, 0 for padding.</param>
+    /// <param name="output">bf16 [B·T, H·Dh] row-major.</param>
+    public static void Forward(Kernels kernels, ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v, int qStride, int kvStride,
+        ArrayView<int> isReal, ArrayView<ushort> output, int batch, int tokens, int heads, int kvHeads, int headDim)
+    {
+        Check(q, k, v, qStride, kvStride, isReal, output, batch, tokens, heads, kvHeads, headDim);
+        if (batch * tokens == 0) return;
+        if (UsesTensorCores(kernels, q, k, v, qStride, kvStride, headDim))
+        {
+            float scaleLog2 = (float)(1.0 / Math.Sqrt(headDim) * 1.4426950408889634);
+            int queryBlocks = (tokens + BlockQueries - 1) / BlockQueries;
+            var config = new KernelConfig(batch * heads * queryBlocks, TensorCoreThreads, SharedMemoryConfig.RequestDynamic<Int4>(TensorCoreSharedBytes / 16));
+            kernels.TensorCore!(config, isReal, Ptx.DeviceAddress(q), Ptx.DeviceAddress(k), Ptx.DeviceAddress(v), Ptx.DeviceAddress(output),
+                qStride, kvStride, tokens, heads, kvHeads, scaleLog2);
+        }
+        else
+            ForwardPortable(kernels, q, k, v, qStride, kvStride, isReal, output, batch, tokens, heads, kvHeads, headDim);
+    }
+
+    /// <summary>The same op always through <see cref="KernelPortable"/> (what the self-check compares the tensor-core kernel with).</summary>
+    public static void ForwardPortable(Kernels kernels, ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v, int qStride, int kvStride,
+        ArrayView<int> isReal, ArrayView<ushort> output, int batch, int tokens, int heads, int kvHeads, int headDim)
+    {
+        Check(q, k, v, qStride, kvStride, isReal, output, batch, tokens, heads, kvHeads, headDim);
+        if (batch * tokens == 0) return;
+        if (tokens > MaxPortableTokens)
+            throw new NotSupportedException($"attention over {tokens} tokens: the portable kernel keeps one row of scores in shared memory and takes at most {MaxPortableTokens}");
+        var config = new KernelConfig(batch * tokens * heads, kernels.PortableGroupSize);
+        kernels.Portable(config, q, k, v, isReal, output, qStride, kvStride, tokens, heads, kvHeads, headDim, 1f / MathF.Sqrt(headDim));
+    }
+
+    /// <summary>
+    /// Whether <see cref="Forward"/> takes the tensor-core kernel for these arguments: a CUDA accelerator, Dh = 128,
+    /// and every row of q, k and v 16-byte aligned (strides multiples of 8 elements, views starting on 16 bytes) for
+    /// cp.async. Anything else takes the portable kernel.
+    /// </summary>
+    public static bool UsesTensorCores(Kernels kernels, ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v, int qStride, int kvStride, int headDim) =>
+        kernels.HasTensorCoreKernel && headDim == TensorCoreHeadDim && qStride % 8 == 0 && kvStride % 8 == 0
+        && Ptx.DeviceAddress(q) % 16 == 0 && Ptx.DeviceAddress(k) % 16 == 0 && Ptx.DeviceAddress(v) % 16 == 0;
+
+    private static void Check(ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v, int qStride, int kvStride, ArrayView<int> isReal, ArrayView<ushort> output,
+        int batch, int tokens, int heads, int kvHeads, int headDim)
+    {
+        if (batch < 0 || tokens < 0 || heads < 1 || kvHeads < 1 || headDim < 1 || heads % kvHeads != 0)
+            throw new ArgumentException($"attention shape B={batch} T={tokens} H={heads} Hkv={kvHeads} Dh={headDim}: sizes must be positive and H a multiple of Hkv");
+        if (qStride < heads * headDim || kvStride < kvHeads * headDim)
+            throw new ArgumentException($"attention strides q {qStride}, kv {kvStride}: must be at least H·Dh = {heads * headDim} and Hkv·Dh = {kvHeads * headDim}");
+        long rows = (long)batch * tokens;
+        if (rows == 0) return;
+        if (q.Length < (rows - 1) * qStride + heads * headDim || k.Length < (rows - 1) * kvStride + kvHeads * headDim
+            || v.Length < (rows - 1) * kvStride + kvHeads * headDim || isReal.Length < rows || output.Length < rows * heads * headDim)
+            throw new ArgumentException($"attention buffers too short for B={batch} T={tokens} H={heads} Hkv={kvHeads} Dh={headDim}, strides {qStride}/{kvStride}");
+    }
+
+    /// <summary>
+    /// The portable kernel: one group per (query row b·T + t, head h), the structure of <see cref="Attention.Kernel"/>.
+    /// Threads stride over the keys writing q·k·scale (−∞ for pad keys) to a shared score row and a partial max;
+    /// after one barrier each thread reads every partial max and turns its own scores into exp(s − max) and a
+    /// partial sum; after a second barrier each thread adds the partial sums and strides over Dh accumulating
+    /// Σ_s p_s·v[s] in key order, divides, and rounds to bf16. A pad query row walks the same barriers and writes zeros.
+    /// </summary>
+    internal static void KernelPortable(ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<int> isReal, ArrayView<ushort> output,
+        int qStride, int kvStride, int tokens, int heads, int kvHeads, int headDim, float scale)
+    {
+        int tid = Group.IdxX;
+        int groupSize = Group.DimX;
+        int queryHead = Grid.IdxX;          // (b·T + t)·H + h
+        int query = queryHead / heads;      // b·T + t
+        int h = queryHead - query * heads;
+        int firstKey = query / tokens * tokens;
+        int g = h / (heads / kvHeads);
+        long qBase = (long)query * qStride + h * headDim;
+        long outBase = (long)queryHead * headDim;
+        bool padQuery = isReal[query] == 0;
+
+        var scores = SharedMemory.Allocate<float>(MaxPortableTokens);   // [T]
+        var partialMax = SharedMemory.Allocate<float>(MaxPortableGroup); // [group]
+        var partialSum = SharedMemory.Allocate<float>(MaxPortableGroup); // [group]
+
+        float localMax = float.NegativeInfinity;
+        for (int s = tid; s < tokens; s += groupSize)
+        {
+            float score = float.NegativeInfinity;
+            if (isReal[firstKey + s] != 0)
+            {
+                long keyBase = (long)(firstKey + s) * kvStride + g * headDim;
+                float dot = 0f;
+                for (int i = 0; i < headDim; i++) dot += Bf16.ToFloat(q[qBase + i]) * Bf16.ToFloat(k[keyBase + i]);
+                score = dot * scale;
+            }
+            scores[s] = score;
+            if (score > localMax) localMax = score;
+        }
+        partialMax[tid] = localMax;
+        Group.Barrier();
+
+        float max = float.NegativeInfinity;
+        for (int j = 0; j < groupSize; j++)
+            if (partialMax[j] > max) max = partialMax[j];
+        float localSum = 0f;
+        for (int s = tid; s < tokens; s += groupSize)
+        {
+            float e = isReal[firstKey + s] != 0 ? MathF.Exp(scores[s] - max) : 0f;
+            scores[s] = e;
+            localSum += e;
+        }
+        partialSum[tid] = localSum;
+        Group.Barrier();
+
+        float sum = 0f;
+        for (int j = 0; j < groupSize; j++) sum += partialSum[j];
+
+        for (int i = tid; i < headDim; i += groupSize)
+        {
+            float acc = 0f;
+            if (!padQuery)
+                for (int s = 0; s < tokens; s++)
+                    acc += scores[s] * Bf16.ToFloat(v[(long)(firstKey + s) * kvStride + g * headDim + i]);
+            output[outBase + i] = padQuery ? (ushort)0 : RoundToBf16(acc / sum);
+        }
+    }
+
+    /// <summary>
+    /// The tensor-core kernel (CUDA, Dh = 128). Grid: B·H·⌈T/64⌉ groups of 128 threads, group (b·H + h)·⌈T/64⌉ + qb
+    /// owns queries 64qb..64qb+63 of batch row b and head h. Warp w owns rows 16w..16w+15; lane l works on rows
+    /// g = l/4 and g + 8 and columns 2t, 2t+1 (t = l mod 4) of every 8-wide tile (the mma fragment layout).
+    /// Dynamic shared memory: K tile [64 keys, 128 d] at 0, V tile at 17,408 (rows padded to 272 bytes); the Q tile
+    /// passes through the V tile before the first V load. Registers (named PTX registers, see the constants in
+    /// FlashAttention.Ptx.cs): 32 of Q fragments, 64 O accumulators, 32 S accumulators, 16 of packed P.
+    /// Addresses are device byte addresses from the host (<paramref name="q"/>, <paramref name="k"/>,
+    /// <paramref name="v"/>, <paramref name="output"/>); <paramref name="scaleLog2"/> = log2(e)/sqrt(128).
+    /// </summary>
+    internal static void KernelTensorCore(ArrayView<int> isReal, long q, long k, long v, long output,
+        int qStride, int kvStride, int tokens, int heads, int kvHeads, float scaleLog2)
+    {
+        // Declares __dyn_shared_alloca, which Ptx.DynamicSharedBase names; the view itself is not used.
+        SharedMemory.GetDynamic<Int4>();
+        if (!CudaAsm.IsSupported) return;
+
+        int tid = Group.IdxX;
+        int warp = tid >> 5, lane = tid & 31, t = lane & 3;
+        int queryBlocks = (tokens + BlockQueries - 1) / BlockQueries;
+        int queryBlock = Grid.IdxX % queryBlocks;
+        int batchHead = Grid.IdxX / queryBlocks;
+        int h = batchHead % heads;
+        int firstToken = batchHead / heads * tokens;   // b·T
+        int g = h / (heads / kvHeads);
+        int firstQuery = queryBlock * BlockQueries;
+
+        uint kTile = Ptx.DynamicSharedBase();
+        uint vTile = kTile + TileBytes;
+
+        CudaAsm.Emit(DeclareRegisters);
+        CudaAsm.Emit(InitAccumulators);
+
+        // Prologue: Q tile → the V tile's space, K block 0 → the K tile; then the Q fragments into registers.
+        LoadTile(vTile, q + 2L * h * TensorCoreHeadDim, qStride, firstToken, firstQuery, tokens, tid);
+        LoadTile(kTile, k + 2L * g * TensorCoreHeadDim, kvStride, firstToken, 0, tokens, tid);
+        Ptx.CommitCopies();
+        Ptx.WaitCopies0();
+        Group.Barrier();
+        CudaAsm.Emit(LoadQueryFragments, vTile + (uint)((16 * warp + (lane & 15)) * RowBytes + (lane >> 4) * 16));
+
+        // This lane's ldmatrix row addresses into the K tile (non-transposed B of S = Q·Kᵀ) and the V tile
+        // (transposed B of O = P·V); see the summaries of Scores and AccumulateValues.
+        uint kLane = kTile + (uint)(((lane & 7) + ((lane >> 4) << 3)) * RowBytes + ((lane >> 3) & 1) * 16);
+        uint vLane = vTile + (uint)(((lane & 7) + (((lane >> 3) & 1) << 3)) * RowBytes + (lane >> 4) * 16);
+
+        int keyBlocks = (tokens + BlockKeys - 1) / BlockKeys;
+        for (int kb = 0; kb < keyBlocks; kb++)
+        {
+            int firstKey = kb * BlockKeys;
+            // Which keys of this block count: lane i answers for keys 2i and 2i + 1 (the same in every warp). The
+            // index is clamped instead of branched on, so the warp stays converged for the ballots that follow.
+            int evenKey = firstKey + 2 * lane, oddKey = evenKey + 1;
+            int evenValid = Flag(isReal[firstToken + Math.Min(evenKey, tokens - 1)] != 0) & Flag(evenKey < tokens);
+            int oddValid = Flag(isReal[firstToken + Math.Min(oddKey, tokens - 1)] != 0) & Flag(oddKey < tokens);
+
+            Ptx.WaitCopies0();      // K(kb) has landed ...
+            Group.Barrier();        // ... for every thread, and no warp still reads V(kb − 1)
+            LoadTile(vTile, v + 2L * g * TensorCoreHeadDim, kvStride, firstToken, firstKey, tokens, tid);
+            Ptx.CommitCopies();
+
+            CudaAsm.Emit(Scores, kLane);
+            CudaAsm.Emit(MaskKeys, evenValid, oddValid, t);
+            CudaAsm.Emit(OnlineSoftmax, scaleLog2);
+
+            Ptx.WaitCopies0();      // V(kb) has landed ...
+            Group.Barrier();        // ... for every thread, and no warp still reads K(kb)
+            if (kb + 1 < keyBlocks)
+            {
+                LoadTile(kTile, k + 2L * g * TensorCoreHeadDim, kvStride, firstToken, firstKey + BlockKeys, tokens, tid);
+                Ptx.CommitCopies();
+            }
+            CudaAsm.Emit(AccumulateValues, vLane);
+        }
+
+        // O/l rounded to bf16 (zeros for a pad query row); rows past T are not written. Every lane takes part (shfl).
+        CudaAsm.Emit(ReduceRowSums);
+        int row0 = firstQuery + 16 * warp + (lane >> 2), row1 = row0 + 8;
+        long rowBytes = 2L * heads * TensorCoreHeadDim;
+        long column = output + 2L * (h * TensorCoreHeadDim + 2 * t);
+        int inside0 = row0 < tokens ? 1 : 0, inside1 = row1 < tokens ? 1 : 0;
+        int real0 = Flag(isReal[firstToken + Math.Min(row0, tokens - 1)] != 0);
+        int real1 = Flag(isReal[firstToken + Math.Min(row1, tokens - 1)] != 0);
+        CudaAsm.Emit(StoreRow0, column + (firstToken + row0) * rowBytes, real0, inside0);
+        CudaAsm.Emit(StoreRow1, column + (firstToken + row1) * rowBytes, real1, inside1);
+    }
+
+    /// <summary>
+    /// Starts the cp.async copies of one tile: rows <paramref name="firstRow"/>..+63 of a [tokens, stride] bf16 matrix
+    /// (batch row starting at token <paramref name="firstToken"/>), 128 elements from byte address
+    /// <paramref name="global"/> on, into a padded shared tile. Thread i copies 16-byte chunk i mod 16 of rows
+    /// i/16 + 8j (j = 0..7); rows at or past <paramref name="tokens"/> are zero-filled (0 source bytes).
+    /// </summary>
+    private static void LoadTile(uint tile, long global, int stride, int firstToken, int firstRow, int tokens, int tid)
+    {
+        int chunk = tid & 15;
+        for (int j = 0; j < 8; j++)
+        {
+            int row = (tid >> 4) + 8 * j;
+            bool inside = firstRow + row < tokens;
+            long source = inside ? global + 2L * ((long)(firstToken + firstRow + row) * stride + 8 * chunk) : global;
+            Ptx.CopyAsync16(tile + (uint)(row * RowBytes + 16 * chunk), source, inside ? 16 : 0);
+        }
+    }
+
+    private static int Flag(bool value) => value ? 1 : 0;
+
+    /// <summary>float32 → bf16 bits, round to nearest, ties to even (NaN stays a quiet NaN), as Dream.Core.Numerics.BFloat16.FromFloat.</summary>
+    private static ushort RoundToBf16(float value)
+    {
+        uint u = (uint)Interop.FloatAsInt(value);
+        if ((u & 0x7FFF_FFFFu) > 0x7F80_0000u) return (ushort)((u >> 16) | 0x0040u);
+        return (ushort)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+    }
+
+    /// <summary>A 16-byte element for the dynamic shared memory view (so ILGPU aligns it to 16 bytes).</summary>
+    private readonly struct Int4(int value)
+    {
+        public readonly int X = value, Y = value, Z = value, W = value;
+    }
+}
