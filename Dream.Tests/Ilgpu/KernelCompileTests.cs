@@ -1,5 +1,6 @@
 using System.Reflection;
 using Dream.Kernels.Ilgpu;
+using Dream.Kernels.Ilgpu.Training;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Backends;
@@ -15,17 +16,20 @@ namespace Dream.Tests.Ilgpu;
 /// <summary>
 /// Every kernel compiles to PTX (sm_90, the H100/H200) and to OpenCL C with ILGPU's own backends, no device
 /// needed — so a kernel that cannot be expressed for CUDA or OpenCL fails here, not on a user's GPU. The
-/// context matches the one <see cref="IlgpuDevice"/> builds (O2, ILGPU.Algorithms enabled).
+/// context matches the one <see cref="IlgpuDevice"/> builds (O2, ILGPU.Algorithms enabled). Two lists: the
+/// inference kernels (<see cref="IlgpuKernels.EntryPoints"/>) and the trainer's (<see cref="TrainingKernels.EntryPoints"/>).
 /// </summary>
 public class KernelCompileTests
 {
-    public static TheoryData<string> Kernels => new(IlgpuKernels.EntryPoints.Select(e => Name(e.Method)));
+    private static IEnumerable<(MethodInfo Method, bool ExplicitlyGrouped)> All => IlgpuKernels.EntryPoints.Concat(TrainingKernels.EntryPoints);
 
-    private static string Name(MethodInfo m) => $"{m.DeclaringType!.Name}.{m.Name}";
+    public static TheoryData<string> Kernels => new(All.Select(e => Name(e.Method)));
+
+    private static string Name(MethodInfo m) => $"{m.DeclaringType!.Namespace!.Split('.')[^1]}.{m.DeclaringType.Name}.{m.Name}";
 
     private static EntryPointDescription Entry(string name)
     {
-        var (method, grouped) = IlgpuKernels.EntryPoints.Single(e => Name(e.Method) == name);
+        var (method, grouped) = All.Single(e => Name(e.Method) == name);
         return grouped ? EntryPointDescription.FromExplicitlyGroupedKernel(method) : EntryPointDescription.FromImplicitlyGroupedKernel(method);
     }
 
@@ -52,15 +56,21 @@ public class KernelCompileTests
         Assert.Contains("kernel", compiled.Source);
     }
 
-    /// <summary>The compile list covers every kernel method in Dream.Kernels.Ilgpu (methods named Kernel*).</summary>
+    /// <summary>The compile list covers every kernel method in Dream.Kernels.Ilgpu (methods named Kernel* or *Kernel).</summary>
     [Fact]
-    public void EntryPointListCoversEveryKernel()
+    public void EntryPointListCoversEveryKernel() => Covers(typeof(IlgpuKernels), IlgpuKernels.EntryPoints);
+
+    /// <summary>The trainer's list covers every kernel method in Dream.Kernels.Ilgpu.Training.</summary>
+    [Fact]
+    public void TrainingEntryPointListCoversEveryKernel() => Covers(typeof(TrainingKernels), TrainingKernels.EntryPoints);
+
+    private static void Covers(Type holder, IReadOnlyList<(MethodInfo Method, bool ExplicitlyGrouped)> list)
     {
-        var declared = typeof(IlgpuKernels).Assembly.GetTypes()
-            .Where(t => t.Namespace == typeof(IlgpuKernels).Namespace)
+        var declared = holder.Assembly.GetTypes()
+            .Where(t => t.Namespace == holder.Namespace)
             .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
-            .Where(m => m.Name.StartsWith("Kernel", StringComparison.Ordinal))
+            .Where(m => m.Name.StartsWith("Kernel", StringComparison.Ordinal) || m.Name.EndsWith("Kernel", StringComparison.Ordinal))
             .Select(Name).Order().ToArray();
-        Assert.Equal(declared, IlgpuKernels.EntryPoints.Select(e => Name(e.Method)).Order().ToArray());
+        Assert.Equal(declared, list.Select(e => Name(e.Method)).Order().ToArray());
     }
 }
