@@ -108,7 +108,7 @@ public class IlgpuTrainableModelTests
         var config = TrainingFixtures.TinyConfig(tied: true, layers: 1);
         var batch = TrainingFixtures.NoisedBatch(config, batch: 4, length: 8, seed: 9, LossWeighting.Constant);
         using var model = new IlgpuTrainableModel(TrainingCheck.TrainKernels, DreamParameters<float>.Initialize(config, 1));
-        var trainer = new Trainer(model, _ => batch, new LearningRateSchedule(1e-2, 1, 12));
+        var trainer = new Trainer(model, _ => batch, new LearningRateSchedule(3e-2, 1, 12));
         var losses = new List<double>();
         trainer.Run(1, r => losses.Add(r.Loss));
         Assert.Equal(12, losses.Count);
