@@ -7,6 +7,8 @@ using Dream.Core.Model;
 using Dream.Core.Numerics;
 using Dream.Core.Training;
 using Dream.Core.Training.Sudoku;
+using Dream.Kernels.Ilgpu;
+using Dream.Kernels.Ilgpu.Training;
 using Dream.Kernels.Training;
 
 namespace Dream.Cli.Commands;
@@ -22,12 +24,15 @@ public static class TrainCommand
     public static readonly string[] ValueOptions =
     {
         "size", "steps", "batch", "lr", "seed", "out", "eval", "hidden", "layers", "heads", "kv-heads", "ffn",
-        "rope-theta", "warmup", "weighting", "minutes", "train-puzzles", "resume", "report-every",
+        "rope-theta", "warmup", "weighting", "minutes", "train-puzzles", "resume", "report-every", "backend", "time-limit",
     };
+
+    /// <summary>Where a step runs: the managed CPU trainer, or an ILGPU device (the whole step, AdamW included).</summary>
+    public static readonly string[] Backends = ["cpu", .. IlgpuDevice.Kinds];
     public static readonly string[] FlagOptions = { "ar" };
 
     private const string UsageLine =
-        "usage: dream train sudoku --size 4|9 [--steps N] [--batch N] [--lr X] [--seed S] [--out DIR] [--ar] [--eval N]";
+        "usage: dream train sudoku --size 4|9 [--backend cpu|ilgpu-cpu|cuda|opencl] [--steps N] [--batch N] [--lr X] [--seed S] [--out DIR] [--ar] [--eval N] [--time-limit SECONDS]";
 
     public static int Run(CommandLine cl, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
@@ -49,6 +54,12 @@ public static class TrainCommand
         int trainPuzzles = cl.Int("train-puzzles", 1) ?? (small ? 100_000 : 20_000);
         double? minutes = cl.Double("minutes");
         if (minutes is <= 0) throw new UsageException("dream train: --minutes must be positive");
+        double? timeLimit = cl.Double("time-limit");
+        if (timeLimit is <= 0) throw new UsageException("dream train: --time-limit must be a positive number of seconds");
+        if (timeLimit is not null && minutes is not null) throw new UsageException("dream train: give --minutes or --time-limit, not both");
+        string backend = cl.String("backend") ?? "cpu";
+        if (!Backends.Contains(backend))
+            throw new UsageException($"dream train: unknown backend '{backend}' (available: {string.Join(", ", Backends)})");
         var weighting = ParseWeighting(cl.String("weighting") ?? "cart");
         string? outDir = cl.String("out"), resume = cl.String("resume");
 
@@ -64,7 +75,9 @@ public static class TrainCommand
         stdout.WriteLine(F($"puzzles: {pool.Length:N0} {size}×{size} for training in {clock.Elapsed.TotalSeconds:F1}s, blanks mean {pool.Average(p => p.Puzzle.Count(d => d == 0)):F1}"));
 
         var parameters = DreamParameters<float>.Initialize(config, seed);
-        var model = new CpuTrainableModel(parameters, causal: ar);
+        using var device = OpenDevice(backend);
+        using var kernels = device is null ? null : new TrainingKernels(device.Accelerator);
+        ITrainableModel<float> model = kernels is null ? new CpuTrainableModel(parameters, causal: ar) : new IlgpuTrainableModel(kernels, parameters, causal: ar);
         var schedule = new LearningRateSchedule(lr, warmup, steps);
         var scheduler = new NoiseScheduler { MaskTokenId = task.MaskId, Weighting = weighting };
         bool[] eligible = task.AnswerPositions();
@@ -82,11 +95,14 @@ public static class TrainCommand
             var (step, savedSeed) = TrainingState.Load(resume, parameters, trainer.Optimizer);
             if (savedSeed != seed) throw new UsageException($"dream train: {resume} was trained with --seed {savedSeed}; pass the same seed to resume");
             trainer.Step = step;
+            trainer.UploadState();
             stdout.WriteLine(F($"resumed from {resume} at step {step}"));
         }
 
         stdout.WriteLine(F($"model: {config.ParameterCount:N0} parameters (D {config.HiddenSize}, L {config.NumHiddenLayers}, H {config.NumAttentionHeads}/{config.NumKeyValueHeads}, F {config.IntermediateSize}), {(ar ? "autoregressive baseline (causal)" : $"masked diffusion, {Name(weighting)} weighting")}"));
-        stdout.WriteLine(F($"train: {steps} steps of {batchSize} × {task.Length} tokens, lr {lr:G3} (warm-up {warmup}, cosine), seed {seed}, {Environment.ProcessorCount} cores{(minutes is { } m ? $", limit {m:G3} min" : "")}"));
+        stdout.WriteLine(F($"train: {steps} steps of {batchSize} × {task.Length} tokens, lr {lr:G3} (warm-up {warmup}, cosine), seed {seed}, {Environment.ProcessorCount} cores{(minutes is { } m ? $", limit {m:G3} min" : "")}{(timeLimit is { } tl ? $", limit {tl:G4} s" : "")}"));
+        stdout.WriteLine(device is null ? "backend: cpu (managed trainer, AdamW on the host)" : F($"backend: {backend}, {device.Name} (forward, backward, clipping and AdamW on the device)"));
+        int stepTokens = batchSize * task.Length;
         var trainClock = Stopwatch.StartNew();
         double lastLoss = double.NaN, tokensPerSecond = 0;
         try
@@ -95,17 +111,21 @@ public static class TrainCommand
             {
                 lastLoss = r.Loss;
                 tokensPerSecond = r.TokensPerSecond;
-                stdout.WriteLine(F($"step {r.Step,6}/{r.TotalSteps}  loss {r.Loss:F4}  |g| {r.GradientNorm:F3}  lr {r.LearningRate:E2}  {r.TokensPerSecond,8:N0} tok/s  {Clock(r.Elapsed)} elapsed  ETA {Clock(r.Remaining)}"));
-            }, minutes is { } limit ? TimeSpan.FromMinutes(limit) : null, cancel);
+                stdout.WriteLine(F($"step {r.Step,6}/{r.TotalSteps}  loss {r.Loss:F4}  |g| {r.GradientNorm:F3}  lr {r.LearningRate:E2}  {r.TokensPerSecond,8:N0} tok/s  {1000.0 * stepTokens / r.TokensPerSecond,7:F1} ms/step  {Clock(r.Elapsed)} elapsed  ETA {Clock(r.Remaining)}"));
+            }, minutes is { } limit ? TimeSpan.FromMinutes(limit) : timeLimit is { } seconds ? TimeSpan.FromSeconds(seconds) : null, cancel,
+               hardLimit: timeLimit is { } hard ? TimeSpan.FromSeconds(hard) : null);
         }
         catch (OperationCanceledException) when (outDir is not null)
         {
             // Keep what was learned: `--resume` continues from here with the same options.
+            trainer.DownloadState();
             TrainingState.Save(outDir, parameters, trainer.Optimizer, trainer.Step, seed);
             stderr.WriteLine(F($"dream train: stopped at step {trainer.Step}; state saved in {outDir} (continue with --resume {outDir})"));
             throw;
         }
         var trainTime = trainClock.Elapsed;
+        trainer.DownloadState();
+        (model as IDisposable)?.Dispose();
         stdout.WriteLine(F($"trained {trainer.Step} steps in {Clock(trainTime)} ({trainTime.TotalSeconds:F0}s), {tokensPerSecond:N0} tokens/s"));
 
         // Score the weights as they ship: bf16, read back from the checkpoint when one was written.
@@ -149,7 +169,11 @@ public static class TrainCommand
                 if (seen.Add(string.Concat(pair.Puzzle))) fresh.Add(pair);
                 else skipped++;
             }
-            var evalModel = new CpuTrainableModel(shipped, causal: ar);
+            // On a device backend the shipped checkpoint is scored by that backend's forward; otherwise by the CPU trainer's.
+            using var evalCheckpoint = device is not null && outDir is not null && !ar ? DreamCheckpoint.Open(outDir) : null;
+            using IForwardModel evalModel = evalCheckpoint is not null
+                ? BackendFactory.Create(backend, evalCheckpoint.Weights)
+                : new CpuTrainableModel(shipped, causal: ar);
             var evalClock = Stopwatch.StartNew();
             var puzzles = fresh.Select(p => p.Puzzle).ToList();
             var canvases = ar
@@ -168,6 +192,7 @@ public static class TrainCommand
                 ["objective"] = metadata["objective"],
                 ["seed"] = (long)seed, ["steps"] = trainer.Step, ["batch"] = batchSize, ["lr"] = lr, ["warmup"] = warmup,
                 ["train_puzzles"] = pool.Length, ["parameters"] = config.ParameterCount,
+                ["backend"] = device is null ? "cpu" : $"{backend} ({device.Name})",
                 ["train_seconds"] = Math.Round(trainTime.TotalSeconds, 1), ["tokens_per_second"] = Math.Round(tokensPerSecond),
                 ["final_loss"] = Math.Round(lastLoss, 5), ["cores"] = Environment.ProcessorCount,
                 ["eval_puzzles"] = score?.Puzzles, ["eval_solved"] = score?.SolvedFraction, ["eval_cells"] = score?.CellAccuracy,
@@ -181,6 +206,20 @@ public static class TrainCommand
     private static string CommandText(CommandLine cl) =>
         "dream train sudoku" + string.Concat(ValueOptions.Where(o => cl.String(o) is not null).Select(o => $" --{o} {cl.String(o)}"))
         + (cl.Flag("ar") ? " --ar" : "");
+
+    /// <summary>The ILGPU device for a device backend (null for cpu); a missing device is a usage error that says why.</summary>
+    private static IlgpuDevice? OpenDevice(string backend)
+    {
+        if (backend == "cpu") return null;
+        try
+        {
+            return IlgpuDevice.Create(backend);
+        }
+        catch (IlgpuDeviceNotFoundException e)
+        {
+            throw new UsageException($"dream train: backend '{backend}': {e.Message}");
+        }
+    }
 
     private static DreamConfig ModelConfig(CommandLine cl, SudokuTask task, bool small)
     {

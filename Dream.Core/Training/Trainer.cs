@@ -36,6 +36,13 @@ public sealed class Trainer
     public (double Loss, double GradientNorm, double LearningRate, int Tokens) RunStep()
     {
         var batch = _batches(Step);
+        if (_model is IDeviceTrainingStep device)
+        {
+            double lr0 = Schedule.At(Step);
+            var (deviceLoss, deviceNorm) = device.Step(batch, Optimizer, lr0, ClipNorm);
+            Step++;
+            return (deviceLoss, deviceNorm, lr0, batch.Batch * batch.Length);
+        }
         _gradients.Clear();
         double loss = _model.LossAndGradients(batch, _gradients);
         double norm = GradientClipping.ClipGlobalNorm(_gradients, ClipNorm);
@@ -45,12 +52,25 @@ public sealed class Trainer
         return (loss, norm, lr, batch.Batch * batch.Length);
     }
 
+    /// <summary>Brings the model's host parameters and the optimizer's moments up to date (a device model keeps them on its device).</summary>
+    public void DownloadState()
+    {
+        if (_model is IDeviceTrainingStep device) device.DownloadState(Optimizer);
+    }
+
+    /// <summary>Sends host parameters and moments to a device model (after <see cref="TrainingState.Load"/>).</summary>
+    public void UploadState()
+    {
+        if (_model is IDeviceTrainingStep device) device.UploadState(Optimizer);
+    }
+
     /// <summary>
     /// Runs until <see cref="LearningRateSchedule.TotalSteps"/>, reporting every <paramref name="reportEvery"/> steps
     /// (and the first and last). With a time limit, the schedule is shortened once the step time is known, so that
     /// the cosine still ends inside the limit (the training recipe does the same).
     /// </summary>
-    public void Run(int reportEvery, Action<StepReport> report, TimeSpan? timeLimit = null, CancellationToken cancel = default)
+    /// <param name="hardLimit">Stops after the step that crosses it, whatever the schedule (the caller then saves).</param>
+    public void Run(int reportEvery, Action<StepReport> report, TimeSpan? timeLimit = null, CancellationToken cancel = default, TimeSpan? hardLimit = null)
     {
         var clock = Stopwatch.StartNew();
         long firstStep = Step, tokens = 0;
@@ -78,6 +98,12 @@ public sealed class Trainer
                 report(new StepReport(Step, Schedule.TotalSteps, lossSum / lossCount, norm, lr, tokens / seconds, clock.Elapsed, remaining));
                 lossSum = 0;
                 lossCount = 0;
+            }
+            if (hardLimit is { } hard && clock.Elapsed >= hard && Step < Schedule.TotalSteps)
+            {
+                double seconds = clock.Elapsed.TotalSeconds;
+                report(new StepReport(Step, Schedule.TotalSteps, lossCount > 0 ? lossSum / lossCount : loss, norm, lr, tokens / seconds, clock.Elapsed, TimeSpan.Zero));
+                break;
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.Reflection;
 using Dream.Kernels.Ilgpu;
+using Dream.Kernels.Ilgpu.Training;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Backends;
@@ -15,21 +16,24 @@ namespace Dream.Tests.Ilgpu;
 /// <summary>
 /// Every kernel compiles to PTX (sm_90, the H100/H200) and to OpenCL C with ILGPU's own backends, no device
 /// needed — so a kernel that cannot be expressed for CUDA or OpenCL fails here, not on a user's GPU. The
-/// context matches the one <see cref="IlgpuDevice"/> builds (O2, ILGPU.Algorithms enabled).
+/// context matches the one <see cref="IlgpuDevice"/> builds (O2, ILGPU.Algorithms enabled). Two lists: the
+/// inference kernels (<see cref="IlgpuKernels.EntryPoints"/>) and the trainer's (<see cref="TrainingKernels.EntryPoints"/>).
 /// </summary>
 public class KernelCompileTests
 {
-    /// <summary>Every kernel: the model's (<see cref="IlgpuKernels.EntryPoints"/>) and the ops that keep their own kernel holder.</summary>
+    /// <summary>Every kernel: the model's (<see cref="IlgpuKernels.EntryPoints"/>), the ops that keep their own kernel
+    /// holder (<see cref="FlashAttention.EntryPoints"/>) and the trainer's (<see cref="TrainingKernels.EntryPoints"/>).</summary>
     private static IEnumerable<(MethodInfo Method, bool Grouped, bool OpenCL)> All =>
         IlgpuKernels.EntryPoints.Select(e => (e.Method, e.ExplicitlyGrouped, true))
-            .Concat(FlashAttention.EntryPoints.Select(e => (e.Method, true, e.OpenCL)));
+            .Concat(FlashAttention.EntryPoints.Select(e => (e.Method, true, e.OpenCL)))
+            .Concat(TrainingKernels.EntryPoints.Select(e => (e.Method, e.ExplicitlyGrouped, true)));
 
     public static TheoryData<string> Kernels => new(All.Select(e => Name(e.Method)));
 
     /// <summary>The kernels with an OpenCL form (CUDA-only tensor-core kernels are left out).</summary>
     public static TheoryData<string> OpenCLKernels => new(All.Where(e => e.OpenCL).Select(e => Name(e.Method)));
 
-    private static string Name(MethodInfo m) => $"{m.DeclaringType!.Name}.{m.Name}";
+    private static string Name(MethodInfo m) => $"{m.DeclaringType!.Namespace!.Split('.')[^1]}.{m.DeclaringType.Name}.{m.Name}";
 
     private static EntryPointDescription Entry(string name)
     {
@@ -60,7 +64,7 @@ public class KernelCompileTests
     [Fact]
     public void TensorCoreAttentionStaysInRegisters()
     {
-        string ptx = Ptx("FlashAttention.KernelTensorCore");
+        string ptx = Ptx("Ilgpu.FlashAttention.KernelTensorCore");
         File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "FlashAttention.KernelTensorCore.ptx"), ptx);
         Assert.Equal(1, Count(ptx, "ld.local"));
         Assert.Contains(".local .align 4 .b8 __local_depot0[4];", ptx);
@@ -99,7 +103,7 @@ public class KernelCompileTests
     [Fact]
     public void TensorCoreLinearKeepsItsTileInRegisters()
     {
-        string ptx = Ptx("TensorCoreLinear.Kernel");
+        string ptx = Ptx("Ilgpu.TensorCoreLinear.Kernel");
         if (Environment.GetEnvironmentVariable("DREAM_DUMP_PTX") is { Length: > 0 } dump) File.WriteAllText(dump, ptx);
         Assert.Equal(64, CountOf(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
         Assert.Equal(16, CountOf(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16"));
@@ -117,15 +121,22 @@ public class KernelCompileTests
         return count;
     }
 
-    /// <summary>The compile list covers every kernel method in Dream.Kernels.Ilgpu (methods named Kernel*).</summary>
+    /// <summary>The compile list covers every kernel method in Dream.Kernels.Ilgpu (methods named Kernel* or *Kernel).</summary>
     [Fact]
-    public void EntryPointListCoversEveryKernel()
+    public void EntryPointListCoversEveryKernel() =>
+        Covers(typeof(IlgpuKernels), IlgpuKernels.EntryPoints.Concat(FlashAttention.EntryPoints.Select(e => (e.Method, true))).ToList());
+
+    /// <summary>The trainer's list covers every kernel method in Dream.Kernels.Ilgpu.Training.</summary>
+    [Fact]
+    public void TrainingEntryPointListCoversEveryKernel() => Covers(typeof(TrainingKernels), TrainingKernels.EntryPoints);
+
+    private static void Covers(Type holder, IReadOnlyList<(MethodInfo Method, bool ExplicitlyGrouped)> list)
     {
-        var declared = typeof(IlgpuKernels).Assembly.GetTypes()
-            .Where(t => t.Namespace == typeof(IlgpuKernels).Namespace)
+        var declared = holder.Assembly.GetTypes()
+            .Where(t => t.Namespace == holder.Namespace)
             .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
-            .Where(m => m.Name.StartsWith("Kernel", StringComparison.Ordinal))
+            .Where(m => m.Name.StartsWith("Kernel", StringComparison.Ordinal) || m.Name.EndsWith("Kernel", StringComparison.Ordinal))
             .Select(Name).Order().ToArray();
-        Assert.Equal(declared, All.Select(e => Name(e.Method)).Order().ToArray());
+        Assert.Equal(declared, list.Select(e => Name(e.Method)).Order().ToArray());
     }
 }

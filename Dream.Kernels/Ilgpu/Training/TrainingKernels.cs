@@ -1,0 +1,152 @@
+using System.Reflection;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dream.Kernels.Ilgpu.Training;
+
+/// <summary>
+/// Every kernel of the ILGPU trainer, compiled and loaded once for one accelerator and kept in fields (the
+/// inference set lives in <see cref="IlgpuKernels"/>; the forward-only gathers and SwiGLU are loaded here again
+/// from the same methods). Launch geometry comes from the device's limits: row reductions use G threads, the
+/// matrix product G×G (16×16 on a GPU, 4×4 on the CPU simulator's 16-thread groups). Shared memory is static
+/// everywhere (ILGPU's OpenCL backend races on dynamic shared memory on PoCL, see docs/kernels.md).
+/// Also owns one grow-only scratch buffer the launchers share for partial sums (split-K slices, column chunks).
+/// </summary>
+public sealed class TrainingKernels : IDisposable
+{
+    /// <summary>The most threads a row-reduction group uses (static shared arrays are this long).</summary>
+    public const int MaxGroupSize = 256;
+
+    public Accelerator Accelerator { get; }
+    /// <summary>Threads per group of the row kernels: a power of two.</summary>
+    public int ReductionGroupSize { get; }
+    /// <summary>Edge G of <see cref="MatMul"/>'s G×G thread group; a block of C is 4G × 4G.</summary>
+    public int MatMulTile { get; }
+    /// <summary>How many groups a launch should have to fill the device (4 per multiprocessor).</summary>
+    public int TargetGroups { get; }
+    /// <summary>Groups of the gradient-norm reduction (its partials are read back).</summary>
+    public int NormGroups { get; }
+
+    /// <summary>A one-element buffer passed where a kernel's optional input is absent.</summary>
+    public ArrayView<float> Dummy => _dummy.View;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _dummy;
+    private MemoryBuffer1D<float, Stride1D.Dense> _scratch;
+
+    internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, MatMulShape> MatMulKernelLoaded;
+    internal readonly Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> SumSlices;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> ColumnPartial;
+    internal readonly Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> ColumnFinish;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> EmbeddingForward;
+    internal readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> EmbeddingBackward;
+    internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, float, ArrayView<float>, ArrayView<float>, int> RmsNormForward;
+    internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> RmsNormBackward;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float> Rotary;
+    internal readonly Action<KernelConfig, ArrayView<float>, int, int, float> Softmax;
+    internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, float> SoftmaxBackward;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> GroupSum;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> SwiGluForward;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> SwiGluBackward;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>> ResidualAdd;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> RowGatherForward;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> RowGatherBackward;
+    internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> CrossEntropyRows;
+    internal readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<float>> Total;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWStep> AdamW;
+    internal readonly Action<KernelConfig, ArrayView<float>, int, int, ArrayView<float>> SumOfSquares;
+
+    public TrainingKernels(Accelerator accelerator)
+    {
+        Accelerator = accelerator;
+        int limit = Math.Min(accelerator.MaxNumThreadsPerGroup, MaxGroupSize);
+        ReductionGroupSize = PowerOfTwoAtMost(limit);
+        MatMulTile = Math.Min(MatMul.MaxBlock / 4, PowerOfTwoAtMost((int)Math.Sqrt(limit)));
+        TargetGroups = 4 * Math.Max(1, accelerator.NumMultiprocessors);
+        NormGroups = Math.Min(1024, TargetGroups);
+        _dummy = accelerator.Allocate1D<float>(1);
+        _scratch = accelerator.Allocate1D<float>(1);
+
+        var a = accelerator;
+        MatMulKernelLoaded = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, MatMulShape>(MatMul.Kernel);
+        SumSlices = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(MatMul.SumSlicesKernel);
+        ColumnPartial = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(ColumnSum.PartialKernel);
+        ColumnFinish = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(ColumnSum.FinishKernel);
+        EmbeddingForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.Embedding.KernelF32);
+        EmbeddingBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(Embedding.BackwardKernel);
+        RmsNormForward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, float, ArrayView<float>, ArrayView<float>, int>(RmsNorm.ForwardKernel);
+        RmsNormBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(RmsNorm.BackwardKernel);
+        Rotary = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float>(RotaryEmbedding.Kernel);
+        Softmax = a.LoadStreamKernel<ArrayView<float>, int, int, float>(Attention.SoftmaxKernel);
+        SoftmaxBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, float>(Attention.SoftmaxBackwardKernel);
+        GroupSum = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(Attention.GroupSumKernel);
+        SwiGluForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Ilgpu.SwiGlu.Kernel);
+        SwiGluBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(SwiGlu.BackwardKernel);
+        ResidualAdd = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(Ilgpu.ResidualAdd.Kernel);
+        RowGatherForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.RowGather.Kernel);
+        RowGatherBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(RowGather.BackwardKernel);
+        CrossEntropyRows = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(CrossEntropy.Kernel);
+        Total = a.LoadStreamKernel<ArrayView<float>, int, ArrayView<float>>(CrossEntropy.TotalKernel);
+        AdamW = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWStep>(Training.AdamW.Kernel);
+        SumOfSquares = a.LoadStreamKernel<ArrayView<float>, int, int, ArrayView<float>>(GradientClipping.SumOfSquaresKernel);
+    }
+
+    /// <summary>
+    /// The shared scratch, at least <paramref name="count"/> floats. It only grows (after a synchronise, so no
+    /// queued kernel still reads the old buffer); a trainer sizes it once (<see cref="EnsureScratch"/>) so
+    /// steady-state steps allocate nothing.
+    /// </summary>
+    public ArrayView<float> Scratch(long count)
+    {
+        EnsureScratch(count);
+        return _scratch.View.SubView(0, Math.Max(count, 1));
+    }
+
+    public void EnsureScratch(long count)
+    {
+        if (_scratch.Length >= count) return;
+        Accelerator.Synchronize();
+        _scratch.Dispose();
+        _scratch = Accelerator.Allocate1D<float>(count);
+    }
+
+    /// <summary>
+    /// Every kernel method of Dream.Kernels.Ilgpu.Training with whether it is explicitly grouped — the second
+    /// list the device-free PTX/OpenCL compile check walks (a test keeps it in sync with the Kernel* methods).
+    /// </summary>
+    public static IReadOnlyList<(MethodInfo Method, bool ExplicitlyGrouped)> EntryPoints { get; } =
+    [
+        (Method(typeof(MatMul), nameof(MatMul.Kernel)), true),
+        (Method(typeof(MatMul), nameof(MatMul.SumSlicesKernel)), false),
+        (Method(typeof(ColumnSum), nameof(ColumnSum.PartialKernel)), false),
+        (Method(typeof(ColumnSum), nameof(ColumnSum.FinishKernel)), false),
+        (Method(typeof(Embedding), nameof(Embedding.BackwardKernel)), false),
+        (Method(typeof(RmsNorm), nameof(RmsNorm.ForwardKernel)), true),
+        (Method(typeof(RmsNorm), nameof(RmsNorm.BackwardKernel)), true),
+        (Method(typeof(RotaryEmbedding), nameof(RotaryEmbedding.Kernel)), false),
+        (Method(typeof(Attention), nameof(Attention.SoftmaxKernel)), true),
+        (Method(typeof(Attention), nameof(Attention.SoftmaxBackwardKernel)), true),
+        (Method(typeof(Attention), nameof(Attention.GroupSumKernel)), false),
+        (Method(typeof(SwiGlu), nameof(SwiGlu.BackwardKernel)), false),
+        (Method(typeof(RowGather), nameof(RowGather.BackwardKernel)), false),
+        (Method(typeof(CrossEntropy), nameof(CrossEntropy.Kernel)), true),
+        (Method(typeof(CrossEntropy), nameof(CrossEntropy.TotalKernel)), true),
+        (Method(typeof(AdamW), nameof(Training.AdamW.Kernel)), false),
+        (Method(typeof(GradientClipping), nameof(GradientClipping.SumOfSquaresKernel)), true),
+    ];
+
+    private static MethodInfo Method(Type type, string name) =>
+        type.GetMethod(name, BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public)
+        ?? throw new MissingMethodException(type.FullName, name);
+
+    private static int PowerOfTwoAtMost(int n)
+    {
+        int p = 1;
+        while (p * 2 <= n) p *= 2;
+        return p;
+    }
+
+    public void Dispose()
+    {
+        _scratch.Dispose();
+        _dummy.Dispose();
+    }
+}

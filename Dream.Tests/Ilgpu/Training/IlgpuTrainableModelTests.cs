@@ -1,0 +1,117 @@
+using Dream.Core.Model;
+using Dream.Core.Training;
+using Dream.Kernels.Ilgpu.Training;
+using Dream.Kernels.Training;
+using Dream.Reference;
+using Dream.Tests.Training;
+
+namespace Dream.Tests.Ilgpu.Training;
+
+/// <summary>
+/// The ILGPU trainer as a whole, on tiny models (the CPU simulator is slow):
+/// loss and every parameter gradient equal TrainableModel&lt;double&gt;'s (the oracle) within float32 accumulation
+/// error, |ilgpu − oracle| ≤ 2e-6 + 2e-3·max|oracle| per tensor (as the CPU trainer is held to); a few device steps
+/// (AdamW and clipping on the device) follow the CPU trainer's host steps; and training makes the loss fall.
+/// </summary>
+[Collection(IlgpuCollection.Name)]
+public class IlgpuTrainableModelTests
+{
+    public static TheoryData<int, bool, bool> Shapes => new()
+    {
+        { 0, true, false },    // 2 heads sharing 1 kv head, tied
+        { 1, false, false },   // untied lm_head, 3 heads over 3 kv heads
+        { 2, true, true },     // causal (the autoregressive baseline), GQA 2:1
+    };
+
+    private static DreamConfig Config(int shape, bool tied) => shape switch
+    {
+        0 => TrainingFixtures.TinyConfig(tied),
+        1 => TrainingFixtures.TinyConfig(tied, layers: 1) with { NumAttentionHeads = 3, NumKeyValueHeads = 3, HiddenSize = 6, IntermediateSize = 5 },
+        _ => TrainingFixtures.TinyConfig(tied) with { NumAttentionHeads = 4, NumKeyValueHeads = 2, HiddenSize = 8 },
+    };
+
+    [IlgpuTheory]
+    [MemberData(nameof(Shapes))]
+    public void LossAndGradientsMatchTheOracle(int shape, bool tied, bool causal)
+    {
+        var config = Config(shape, tied);
+        ulong seed = (ulong)(17 + shape);
+        var parameters = DreamParameters<float>.Initialize(config, seed, std: 0.3);
+        var oracleParameters = DreamParameters<double>.Zeros(config);
+        for (int i = 0; i < parameters.Tensors.Count; i++)
+            for (int j = 0; j < parameters.Tensors[i].Data.Length; j++)
+                oracleParameters.Tensors[i].Data[j] = parameters.Tensors[i].Data[j];
+        var batch = TrainingFixtures.NoisedBatch(config, batch: 2 + shape, length: 5 + 2 * shape, seed);
+
+        var gradients = DreamParameters<float>.Zeros(config);
+        var oracleGradients = DreamParameters<double>.Zeros(config);
+        using var model = new IlgpuTrainableModel(TrainingCheck.TrainKernels, parameters, causal);
+        double loss = model.LossAndGradients(batch, gradients);
+        double oracleLoss = new TrainableModel<double>(oracleParameters, causal).LossAndGradients(batch, oracleGradients);
+
+        Assert.Equal(oracleLoss, loss, 1e-5);
+        for (int i = 0; i < gradients.Tensors.Count; i++)
+        {
+            var fast = gradients.Tensors[i].Data;
+            var oracle = oracleGradients.Tensors[i].Data;
+            double scale = oracle.Max(Math.Abs);
+            for (int j = 0; j < fast.Length; j++)
+                Assert.True(Math.Abs(fast[j] - oracle[j]) <= 2e-6 + 2e-3 * scale,
+                    $"{gradients.Tensors[i].Name}[{j}]: ilgpu {fast[j]:R}, oracle {oracle[j]:R} (tensor max {scale:G3})");
+        }
+    }
+
+    /// <summary>
+    /// Three steps through <see cref="Trainer"/>: on the device (norm, clipping and AdamW there) and on the host
+    /// (CpuTrainableModel, host clipping and AdamW) from the same initial parameters and batches; parameters and
+    /// moments agree within 1e-4 (float32 rounding through three updates whose step size is lr·m̂/√v̂, so a rounding
+    /// of g near zero can move an element by up to lr: the bound is taken relative to lr = 1e-3), and the step's
+    /// saved state round-trips through DownloadState/UploadState.
+    /// </summary>
+    [IlgpuFact]
+    public void DeviceStepsFollowTheHostSteps()
+    {
+        var config = TrainingFixtures.TinyConfig(tied: true);
+        TrainingBatch Batch(long step) => TrainingFixtures.NoisedBatch(config, batch: 3, length: 9, seed: 5 + (ulong)step);
+        var schedule = new LearningRateSchedule(1e-3, 1, 3);
+        var hostParameters = DreamParameters<float>.Initialize(config, 3, std: 0.3);
+        var deviceParameters = DreamParameters<float>.Initialize(config, 3, std: 0.3);
+        var host = new Trainer(new CpuTrainableModel(hostParameters), Batch, schedule) { ClipNorm = 0.5 };
+        using var model = new IlgpuTrainableModel(TrainingCheck.TrainKernels, deviceParameters);
+        var device = new Trainer(model, Batch, schedule) { ClipNorm = 0.5 };
+        for (int s = 0; s < 3; s++)
+        {
+            var (hl, hn, _, _) = host.RunStep();
+            var (dl, dn, _, _) = device.RunStep();
+            Assert.Equal(hl, dl, 1e-5);
+            Assert.Equal(hn, dn, 1e-4 * Math.Max(1, hn));
+        }
+        device.DownloadState();
+        Assert.Equal(host.Optimizer.Updates, device.Optimizer.Updates);
+        for (int i = 0; i < hostParameters.Tensors.Count; i++)
+        {
+            var name = hostParameters.Tensors[i].Name;
+            var h = hostParameters.Tensors[i].Data;
+            var d = deviceParameters.Tensors[i].Data;
+            for (int j = 0; j < h.Length; j++) Assert.True(Math.Abs(h[j] - d[j]) <= 1e-4, $"{name}[{j}]: host {h[j]:R}, device {d[j]:R}");
+            var hm = host.Optimizer.FirstMoment.Tensors[i].Data;
+            var dm = device.Optimizer.FirstMoment.Tensors[i].Data;
+            double scale = hm.Max(Math.Abs);
+            for (int j = 0; j < hm.Length; j++) Assert.True(Math.Abs(hm[j] - dm[j]) <= 1e-6 + 2e-3 * scale, $"m {name}[{j}]: host {hm[j]:R}, device {dm[j]:R}");
+        }
+    }
+
+    /// <summary>Twelve device steps on one fixed batch of a tiny model: the loss of the last step is below 80% of the first's.</summary>
+    [IlgpuFact]
+    public void TrainingOnTheDeviceLowersTheLoss()
+    {
+        var config = TrainingFixtures.TinyConfig(tied: true, layers: 1);
+        var batch = TrainingFixtures.NoisedBatch(config, batch: 4, length: 8, seed: 9, LossWeighting.Constant);
+        using var model = new IlgpuTrainableModel(TrainingCheck.TrainKernels, DreamParameters<float>.Initialize(config, 1));
+        var trainer = new Trainer(model, _ => batch, new LearningRateSchedule(3e-2, 1, 12));
+        var losses = new List<double>();
+        trainer.Run(1, r => losses.Add(r.Loss));
+        Assert.Equal(12, losses.Count);
+        Assert.True(losses[^1] < 0.8 * losses[0], $"losses: {string.Join(", ", losses.Select(l => l.ToString("F4")))}");
+    }
+}
