@@ -43,7 +43,7 @@ public static class DreamCommand
                 "bench" => BenchCommand.Run(new CommandLine(command, rest, BenchCommand.ValueOptions, BenchCommand.FlagOptions), io),
                 "train" => TrainCommand.Run(new CommandLine(command, rest, TrainCommand.ValueOptions, TrainCommand.FlagOptions), stdout, stderr, cancel),
                 "info" => InfoCommand.Run(new CommandLine(command, rest, new[] { "model" }, Array.Empty<string>()), stdout),
-                "verify" => VerifyCommand.Run(new CommandLine(command, rest, new[] { "golden", "only", "backend" }, Array.Empty<string>()), stdout),
+                "verify" => VerifyCommand.Run(new CommandLine(command, rest, new[] { "golden", "only", "backend", "kernels" }, Array.Empty<string>()), stdout),
                 _ => throw new UsageException($"dream: unknown command '{command}' (try 'dream --help')"),
             };
         }

@@ -7,14 +7,14 @@ using Dream.Core.Model;
 namespace Dream.Cli.Commands;
 
 /// <summary>
-/// `dream bench --backend NAME (--model DIR | --random-weights --shape dream-7b|planner) [--lens 256,512]
+/// `dream bench --backend NAME [--kernels auto|f32|tensor-core] (--model DIR | --random-weights --shape dream-7b|planner) [--lens 256,512]
 /// [--reps N] [--workdir DIR]`: milliseconds per forward over the whole sequence (logits for every position, as
 /// the PyTorch baseline times it), TFLOP/s, and the ratio to the compute floor at a given TFLOP/s (`--peak`,
 /// default 782: cuBLAS bf16 measured on an H200).
 /// </summary>
 public static class BenchCommand
 {
-    public static readonly string[] ValueOptions = { "backend", "model", "shape", "lens", "reps", "workdir", "peak", "seed" };
+    public static readonly string[] ValueOptions = { "backend", "kernels", "model", "shape", "lens", "reps", "workdir", "peak", "seed" };
     public static readonly string[] FlagOptions = { "random-weights" };
 
     public static int Run(CommandLine cl, CliContext io)
@@ -45,7 +45,7 @@ public static class BenchCommand
             using var checkpoint = DreamCheckpoint.Open(dir);
             var c = checkpoint.Config;
             var load = Stopwatch.StartNew();
-            using var model = BackendFactory.Create(backend, checkpoint.Weights);
+            using var model = BackendFactory.Create(backend, checkpoint.Weights, BackendFactory.ParseKernels(cl.String("kernels")));
             io.Err.WriteLine($"loaded onto {model.BackendName} in {load.Elapsed.TotalSeconds:0.0}s");
 
             io.Out.WriteLine($"backend {model.BackendName}, {c.ParameterCount:N0} parameters, batch 1, logits for every position, median of {reps}");

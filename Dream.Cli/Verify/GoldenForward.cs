@@ -21,6 +21,12 @@ public sealed class GoldenForward : IDisposable
     public int[] PositionIds { get; }
     public double[] LogitsFull { get; }
     public double[] LogitsPadded { get; }
+    /// <summary>
+    /// max |official run in the stored dtype on a GPU − float64| over the full (unmasked) forward: how far the
+    /// official code's own bf16 arithmetic lands (≈ 0.10 for tiny-a-bf16, 0.43 for small-c); null when the file
+    /// has no `logits_full_native_cuda`.
+    /// </summary>
+    public double? NativeDeviation { get; }
 
     private GoldenForward(SafetensorsFile file)
     {
@@ -37,6 +43,11 @@ public sealed class GoldenForward : IDisposable
         Vocab = (int)full.Expect(Batch, Length, full.Shape[2]).Shape[2];
         LogitsFull = full.ToFloat64();
         LogitsPadded = file["logits_padded_f64"].Expect(Batch, Length, Vocab).ToFloat64();
+        if (file.TryGet("logits_full_native_cuda", out var native))
+        {
+            float[] values = native.Expect(Batch, Length, Vocab).ToFloat32();
+            NativeDeviation = MaxAbsDiff(Enumerable.Range(0, Batch * Length).ToArray(), values, LogitsFull, Vocab).Max;
+        }
     }
 
     public static GoldenForward Load(string path) => new(SafetensorsFile.Open(path));

@@ -5,8 +5,8 @@ using ILGPU.Runtime;
 namespace Dream.Kernels.Ilgpu;
 
 /// <summary>
-/// The activation buffers of one (batch, length), allocated once and reused by every forward pass; host-side
-/// staging arrays too, so a denoising step allocates nothing. N = B·T.
+/// The activation buffers of one (batch, length), allocated once and reused by every forward pass, and the
+/// forward's inputs (<see cref="IlgpuInputs"/>), so a denoising step allocates nothing. N = B·T.
 /// </summary>
 public sealed class IlgpuRunState : IDisposable
 {
@@ -15,20 +15,16 @@ public sealed class IlgpuRunState : IDisposable
 
     private readonly Accelerator _acc;
     private readonly List<IDisposable> _owned = [];
-    private readonly int[] _hostIsReal;                  // [N]
-    private readonly int[] _hostPositions;               // [N] the positions the RoPE tables were built for
-    private readonly float[] _hostCos, _hostSin;         // [N, Dh/2]
-    private readonly float[] _inverseFrequencies;         // [Dh/2] RoPE inv_freq, fixed per model
-    private bool _tablesValid;
+    private readonly IlgpuInputs _inputs;
 
     public int Batch { get; }
     public int Length { get; }
     public int RowCapacity { get; }
 
-    public ArrayView<int> Ids { get; }          // [N]
-    public ArrayView<int> IsReal { get; }       // [N] 1 = real token, 0 = pad
-    public ArrayView<float> Cos { get; }        // [N, Dh/2]
-    public ArrayView<float> Sin { get; }        // [N, Dh/2]
+    public ArrayView<int> Ids => _inputs.Ids;          // [N]
+    public ArrayView<int> IsReal => _inputs.IsReal;    // [N] 1 = real token, 0 = pad
+    public ArrayView<float> Cos => _inputs.Cos;        // [N, Dh/2]
+    public ArrayView<float> Sin => _inputs.Sin;        // [N, Dh/2]
     public ArrayView<float> H { get; }          // [N, D] residual stream
     public ArrayView<float> A { get; }          // [N, D] normed
     public ArrayView<float> Q { get; }          // [N, H, Dh]
@@ -47,19 +43,12 @@ public sealed class IlgpuRunState : IDisposable
         _acc = accelerator;
         Batch = batch;
         Length = length;
-        int n = batch * length, half = c.HeadDim / 2;
+        int n = batch * length;
         RowCapacity = Math.Min(n, MaxRowChunk);
-        _hostIsReal = new int[n];
-        _hostPositions = new int[n];
-        _inverseFrequencies = RotaryTables.InverseFrequencies(c);
-        _hostCos = new float[n * half];
-        _hostSin = new float[n * half];
+        _inputs = new IlgpuInputs(accelerator, c, batch, length);
+        _owned.Add(_inputs);
         try
         {
-            Ids = Int(n);
-            IsReal = Int(n);
-            Cos = Float((long)n * half);
-            Sin = Float((long)n * half);
             H = Float((long)n * c.HiddenSize);
             A = Float((long)n * c.HiddenSize);
             Q = Float((long)n * c.HiddenSize);
@@ -94,24 +83,8 @@ public sealed class IlgpuRunState : IDisposable
         return b.View;
     }
 
-    /// <summary>Copies ids and the pad mask to the device; rebuilds the RoPE tables only when the positions changed.</summary>
-    public void Upload(ForwardInput input, DreamConfig c)
-    {
-        var stream = _acc.DefaultStream;
-        Ids.CopyFromCPU(stream, input.Ids);
-        if (input.AttentionMask is null) Array.Fill(_hostIsReal, 1);
-        else for (int i = 0; i < _hostIsReal.Length; i++) _hostIsReal[i] = input.AttentionMask[i] != 0 ? 1 : 0;
-        IsReal.CopyFromCPU(stream, _hostIsReal);
-
-        if (!_tablesValid || !input.Positions.AsSpan().SequenceEqual(_hostPositions))
-        {
-            input.Positions.CopyTo(_hostPositions, 0);
-            RotaryTables.Fill(_hostPositions, _inverseFrequencies, _hostCos, _hostSin);
-            Cos.CopyFromCPU(stream, _hostCos);
-            Sin.CopyFromCPU(stream, _hostSin);
-            _tablesValid = true;
-        }
-    }
+    /// <summary>Copies ids, the pad mask and (when the positions changed) the RoPE tables to the device.</summary>
+    public void Upload(ForwardInput input, DreamConfig c) => _inputs.Upload(input);
 
     public void Dispose()
     {

@@ -1,0 +1,186 @@
+using Dream.Core.Checkpoint;
+using Dream.Core.Model;
+using Dream.Core.Numerics;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dream.Kernels.Ilgpu;
+
+/// <summary>
+/// Dream's forward pass on tensor cores: bf16 weights, bf16 inputs to every product, f32 accumulation and an f32
+/// residual stream — the precision the official bf16 model runs at, except that sums and the residual stay f32.
+/// The same composition as <see cref="IlgpuModel"/> and Dream.Reference.ReferenceModel, with the products fused:
+///
+///   ids [N] → Embedding → h [N, D] f32
+///   per layer: a = bf16(RmsNorm(h))                                  RmsNorm.ForwardToBf16
+///              qkv = a·[Wq; Wk; Wv]ᵀ + [bq; bk; bv]   [N, W] f32      TensorCoreLinear (Store)
+///              q, k rotated, v as is → bf16 [N, W]                    RotaryEmbedding.ApplyToBf16
+///              o = Attention(q, k, v) bf16 [N, D]                     FlashAttention
+///              h += o·Woᵀ                                             TensorCoreLinear (AddInto)
+///              m = bf16(RmsNorm(h))
+///              act = bf16(silu(m·Wgᵀ) ∘ (m·Wuᵀ))  [N, F]              TensorCoreLinear (SwiGlu, gate/up interleaved)
+///              h += act·Wdᵀ                                           TensorCoreLinear (AddInto)
+///   requested rows → RowGather → bf16(RmsNorm_final) → lm_head → logits [rows, V] f32
+///
+/// Seven launches per layer. Weights are uploaded once as bf16 (q, k, v concatenated; gate and up interleaved in
+/// blocks of eight rows); activations live in one <see cref="TensorCoreRunState"/> per (batch, length); one stream.
+/// On CUDA the products and attention run on tensor cores (mma.sync); on the CPU simulator and OpenCL the same
+/// kernels take their portable fallbacks, which is how CI tests this model.
+/// Needs D and F to be multiples of 32 (every Dream shape is); see <see cref="Supports"/>.
+/// </summary>
+public sealed class TensorCoreModel : IForwardModel
+{
+    private sealed class Layer : IDisposable
+    {
+        public required MemoryBuffer1D<ushort, Stride1D.Dense> Qkv, O, GateUp, Down;
+        public required MemoryBuffer1D<float, Stride1D.Dense> QkvBias, InputNorm, PostNorm;
+
+        public void Dispose()
+        {
+            foreach (var b in new IDisposable[] { Qkv, O, GateUp, Down, QkvBias, InputNorm, PostNorm }) b.Dispose();
+        }
+    }
+
+    private readonly IlgpuDevice? _ownedDevice;
+    private readonly IlgpuKernels _kernels;
+    private readonly FlashAttention.Kernels _attention;
+    private readonly DeviceWeight _embedding, _lmHead;
+    private readonly bool _tied;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _finalNorm;
+    private readonly Layer[] _layers;
+    private readonly float _eps;
+    private TensorCoreRunState? _state;
+
+    public DreamConfig Config { get; }
+    public string BackendName { get; }
+    public string DeviceName => _kernels.Accelerator.Name;
+
+    /// <summary>Why <paramref name="config"/> cannot run here, or null when it can.</summary>
+    public static string? Supports(DreamConfig config)
+    {
+        if (config.HiddenSize % TensorCoreLinear.TileIn != 0)
+            return $"hidden_size {config.HiddenSize} is not a multiple of {TensorCoreLinear.TileIn}";
+        if (config.IntermediateSize % TensorCoreLinear.TileIn != 0)
+            return $"intermediate_size {config.IntermediateSize} is not a multiple of {TensorCoreLinear.TileIn}";
+        if (config.NumAttentionHeads * config.HeadDim != config.HiddenSize)
+            return $"heads × head_dim = {config.NumAttentionHeads * config.HeadDim} differs from hidden_size {config.HiddenSize}";
+        return null;
+    }
+
+    /// <summary>Opens the device named <paramref name="deviceKind"/> and uploads <paramref name="weights"/>; the model owns the device.</summary>
+    public static TensorCoreModel Create(DreamWeights weights, string deviceKind)
+    {
+        var device = IlgpuDevice.Create(deviceKind);
+        IlgpuKernels? kernels = null;
+        try
+        {
+            kernels = new IlgpuKernels(device.Accelerator);
+            return new TensorCoreModel(weights, device.Kind, kernels, device);
+        }
+        catch
+        {
+            kernels?.Dispose();
+            device.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs on an already loaded kernel set (the caller keeps the device and the kernels).</summary>
+    public TensorCoreModel(DreamWeights weights, string backendName, IlgpuKernels kernels) : this(weights, backendName, kernels, null) { }
+
+    private TensorCoreModel(DreamWeights weights, string backendName, IlgpuKernels kernels, IlgpuDevice? ownedDevice)
+    {
+        var c = weights.Config;
+        if (Supports(c) is { } reason) throw new ArgumentException($"the tensor-core model cannot run this configuration: {reason}", nameof(weights));
+        Config = c;
+        BackendName = backendName;
+        _kernels = kernels;
+        _ownedDevice = ownedDevice;
+        _eps = (float)c.RmsNormEps;
+        var acc = kernels.Accelerator;
+        _attention = new FlashAttention.Kernels(acc);
+        _embedding = DeviceWeight.FromBf16(acc, Bf16Bits(weights.Embedding));
+        _tied = weights.LmHead.Address == weights.Embedding.Address;
+        _lmHead = _tied ? _embedding : DeviceWeight.FromBf16(acc, Bf16Bits(weights.LmHead));
+        _finalNorm = UploadFloat32(acc, weights.FinalNorm.ToFloat32());
+        _layers = weights.Layers.Select(l => new Layer
+        {
+            InputNorm = UploadFloat32(acc, l.InputNorm.ToFloat32()),
+            Qkv = acc.Allocate1D([.. Bf16Bits(l.QProj), .. Bf16Bits(l.KProj), .. Bf16Bits(l.VProj)]),
+            QkvBias = UploadFloat32(acc, [.. l.QBias.ToFloat32(), .. l.KBias.ToFloat32(), .. l.VBias.ToFloat32()]),
+            O = acc.Allocate1D(Bf16Bits(l.OProj)),
+            PostNorm = UploadFloat32(acc, l.PostAttentionNorm.ToFloat32()),
+            GateUp = acc.Allocate1D(TensorCoreLinear.InterleaveGateUp(Bf16Bits(l.GateProj), Bf16Bits(l.UpProj), c.IntermediateSize, c.HiddenSize)),
+            Down = acc.Allocate1D(Bf16Bits(l.DownProj)),
+        }).ToArray();
+        acc.Synchronize();
+    }
+
+    /// <summary>A weight as bf16 bits: bf16 checkpoints as stored, f32/f16 rounded to nearest even.</summary>
+    private static ushort[] Bf16Bits(TensorView tensor) =>
+        tensor.DType == TensorDType.BF16 ? tensor.As<ushort>().ToArray() : tensor.ToFloat32().Select(BFloat16.FromFloat).ToArray();
+
+    private static MemoryBuffer1D<float, Stride1D.Dense> UploadFloat32(Accelerator acc, float[] values) => acc.Allocate1D(values);
+
+    public void Forward(ForwardInput input, ReadOnlySpan<int> rows, Span<float> logits)
+    {
+        ForwardChecks.Validate(Config, input, rows, logits.Length);
+        var c = Config;
+        int n = input.Batch * input.Length, d = c.HiddenSize, f = c.IntermediateSize, kv = c.KvDim, dh = c.HeadDim;
+        int qkvWidth = d + 2 * kv;
+        var k = _kernels;
+        var s = _state is { } st && st.Batch == input.Batch && st.Length == input.Length ? st : NewState(input.Batch, input.Length);
+        s.Inputs.Upload(input);
+
+        Embedding.Forward(k, _embedding, s.Inputs.Ids, s.H, n, d);
+        foreach (var layer in _layers)
+        {
+            RmsNorm.ForwardToBf16(k, s.H, layer.InputNorm.View, _eps, s.A, n, d);
+            TensorCoreLinear.Forward(k, s.A, layer.Qkv.View, layer.QkvBias.View, LinearEpilogue.Store, s.Qkv, default, n, d, qkvWidth);
+            RotaryEmbedding.ApplyToBf16(k, s.Qkv, s.Inputs.Cos, s.Inputs.Sin, s.QkvBf16, n, c.NumAttentionHeads, c.NumKeyValueHeads, dh);
+            FlashAttention.Forward(_attention, s.QkvBf16, s.QkvBf16.SubView(d), s.QkvBf16.SubView(d + kv), qkvWidth, qkvWidth,
+                s.Inputs.IsReal, s.Attn, input.Batch, input.Length, c.NumAttentionHeads, c.NumKeyValueHeads, dh);
+            TensorCoreLinear.Forward(k, s.Attn, layer.O.View, null, LinearEpilogue.AddInto, s.H, default, n, d, d);
+
+            RmsNorm.ForwardToBf16(k, s.H, layer.PostNorm.View, _eps, s.A, n, d);
+            TensorCoreLinear.Forward(k, s.A, layer.GateUp.View, null, LinearEpilogue.SwiGlu, default, s.Act, n, d, 2 * f);
+            TensorCoreLinear.Forward(k, s.Act, layer.Down.View, null, LinearEpilogue.AddInto, s.H, default, n, f, d);
+        }
+
+        // lm_head over the requested rows only, a chunk of rows at a time (the chunk buffers are fixed).
+        int vocab = c.VocabSize;
+        for (int start = 0; start < rows.Length; start += s.RowCapacity)
+        {
+            int count = Math.Min(s.RowCapacity, rows.Length - start);
+            var rowIds = s.Rows.SubView(0, count);
+            rowIds.CopyFromCPU(k.Accelerator.DefaultStream, rows.Slice(start, count));
+            RowGather.Forward(k, s.H, rowIds, s.Selected, count, d);
+            RmsNorm.ForwardToBf16(k, s.Selected, _finalNorm.View, _eps, s.SelectedBf16, count, d);
+            TensorCoreLinear.Forward(k, s.SelectedBf16, _lmHead.Bf16, null, LinearEpilogue.Store, s.Logits, default, count, d, vocab);
+            s.Logits.SubView(0, (long)count * vocab).CopyToCPU(k.Accelerator.DefaultStream, logits.Slice(start * vocab, count * vocab));
+        }
+        k.Accelerator.Synchronize();
+    }
+
+    private TensorCoreRunState NewState(int batch, int length)
+    {
+        _state?.Dispose();
+        _state = null;
+        _state = new TensorCoreRunState(_kernels.Accelerator, Config, batch, length);
+        return _state;
+    }
+
+    public void Dispose()
+    {
+        _state?.Dispose();
+        foreach (var l in _layers) l.Dispose();
+        _embedding.Dispose();
+        if (!_tied) _lmHead.Dispose();
+        _finalNorm.Dispose();
+        if (_ownedDevice is not null)
+        {
+            _kernels.Dispose();
+            _ownedDevice.Dispose();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using Dream.Core.Model;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dream.Kernels.Ilgpu;
+
+/// <summary>
+/// The activation buffers of <see cref="TensorCoreModel"/> for one (batch, length), allocated once and reused by
+/// every forward pass. N = B·T, W = (H + 2·Hkv)·Dh (the fused QKV width). The residual stream stays f32; every
+/// product's input is bf16, rounded once where it is made. The inputs (ids, pad mask, RoPE tables) are uploaded
+/// by <see cref="IlgpuInputs"/>, as for the portable model.
+/// </summary>
+public sealed class TensorCoreRunState : IDisposable
+{
+    private readonly Accelerator _acc;
+    private readonly List<IDisposable> _owned = [];
+
+    public int Batch { get; }
+    public int Length { get; }
+    public int RowCapacity { get; }
+
+    /// <summary>Ids [N], pad mask [N] and the RoPE tables [N, Dh/2].</summary>
+    public IlgpuInputs Inputs { get; }
+
+    public ArrayView<float> H { get; }          // [N, D] f32 residual stream
+    public ArrayView<ushort> A { get; }         // [N, D] bf16 normed
+    public ArrayView<float> Qkv { get; }        // [N, W] f32 q | k | v (+ bias), before RoPE
+    public ArrayView<ushort> QkvBf16 { get; }   // [N, W] bf16 after RoPE: attention's input
+    public ArrayView<ushort> Attn { get; }      // [N, D] bf16 attention output
+    public ArrayView<ushort> Act { get; }       // [N, F] bf16 silu(gate)·up
+    public ArrayView<int> Rows { get; }         // [C] rows the sampler asked for
+    public ArrayView<float> Selected { get; }   // [C, D] f32 gathered rows
+    public ArrayView<ushort> SelectedBf16 { get; } // [C, D] bf16 after the final norm
+    public ArrayView<float> Logits { get; }     // [C, V] f32
+
+    public TensorCoreRunState(Accelerator accelerator, DreamConfig c, int batch, int length)
+    {
+        _acc = accelerator;
+        Batch = batch;
+        Length = length;
+        long n = (long)batch * length;
+        int qkvWidth = c.HiddenSize + 2 * c.KvDim;
+        RowCapacity = (int)Math.Min(n, IlgpuRunState.MaxRowChunk);
+        try
+        {
+            Inputs = new IlgpuInputs(accelerator, c, batch, length);
+            _owned.Add(Inputs);
+            H = Allocate<float>(n * c.HiddenSize);
+            A = Allocate<ushort>(n * c.HiddenSize);
+            Qkv = Allocate<float>(n * qkvWidth);
+            QkvBf16 = Allocate<ushort>(n * qkvWidth);
+            Attn = Allocate<ushort>(n * c.HiddenSize);
+            Act = Allocate<ushort>(n * c.IntermediateSize);
+            Rows = Allocate<int>(RowCapacity);
+            Selected = Allocate<float>((long)RowCapacity * c.HiddenSize);
+            SelectedBf16 = Allocate<ushort>((long)RowCapacity * c.HiddenSize);
+            Logits = Allocate<float>((long)RowCapacity * c.VocabSize);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    private ArrayView<T> Allocate<T>(long n) where T : unmanaged
+    {
+        var b = _acc.Allocate1D<T>(n);
+        _owned.Add(b);
+        return b.View;
+    }
+
+    public void Dispose()
+    {
+        foreach (var b in _owned) b.Dispose();
+        _owned.Clear();
+    }
+}
