@@ -32,6 +32,12 @@ namespace Dream.Core.Generation;
 /// <see cref="GenerationOptions.Seed"/>, reproducible everywhere but not torch's numbers; the hooks see only the
 /// masked positions' logits and the tokens hook gets no logits (see <see cref="LogitsHook"/>).
 ///
+/// Sampling on the device: when the model implements <see cref="ISamplingForwardModel"/>, no logits hook is set
+/// and <see cref="GenerationOptions.HostSampling"/> is off, the model samples (float32) and only tokens and
+/// confidences come back; with alg_temp 0, <see cref="PositionTies.LowestPosition"/> and
+/// <see cref="RevealCounting.PerRow"/> it reveals too. Uniforms are drawn in the host path's order, so both paths
+/// consume the same stream; the logits buffer [M, V] is then never allocated.
+///
 /// Buffers (canvas, forward input, masked-position rows, logits [M, V], sampler and ranking scratch) are allocated
 /// once per call, sized for the masks present after the initial tokens hook; only a tokens hook that adds masks
 /// beyond that makes them grow. Nothing else is allocated per step except history copies.
