@@ -12,6 +12,9 @@ public static class GenerationFlags
     public static readonly string[] ValueOptions =
         { "steps", "alg", "temperature", "top-p", "top-k", "alg-temp", "seed", "max-new-tokens", "eps", "backend" };
 
+    /// <summary>`--host-sampling`: sample on the host (double precision) even when the backend samples on its device.</summary>
+    public static readonly string[] FlagOptions = { "host-sampling" };
+
     public static GenerationOptions Build(CommandLine cl, GenerationDefaults? defaults, int? maxNewTokensFallback = null)
     {
         var options = new GenerationOptions().Overlay(defaults);
@@ -42,6 +45,7 @@ public static class GenerationFlags
                 throw new UsageException($"dream {cl.Command}: --seed expects a non-negative integer, got '{s}'");
             options = options with { Seed = seed };
         }
+        if (cl.Flag("host-sampling")) options = options with { HostSampling = true };
         try { options.Validate(); }
         catch (ArgumentException e) { throw new UsageException($"dream {cl.Command}: {e.Message}"); }
         return options;

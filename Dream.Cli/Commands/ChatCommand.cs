@@ -9,7 +9,7 @@ namespace Dream.Cli.Commands;
 public static class ChatCommand
 {
     public static readonly string[] ValueOptions = GenerationFlags.ValueOptions.Concat(new[] { "model", "system" }).ToArray();
-    public static readonly string[] FlagOptions = { "visual" };
+    public static readonly string[] FlagOptions = GenerationFlags.FlagOptions.Concat(new[] { "visual" }).ToArray();
 
     public static int Run(CommandLine cl, CliContext io, TextReader input)
     {

@@ -13,7 +13,7 @@ public static class GenerateCommand
 {
     public static readonly string[] ValueOptions = GenerationFlags.ValueOptions
         .Concat(new[] { "model", "prompt", "prompt-ids", "history-out" }).ToArray();
-    public static readonly string[] FlagOptions = { "chat", "visual", "json" };
+    public static readonly string[] FlagOptions = GenerationFlags.FlagOptions.Concat(new[] { "chat", "visual", "json" }).ToArray();
 
     public static int Run(CommandLine cl, CliContext io)
     {

@@ -10,7 +10,7 @@ namespace Dream.Cli.Commands;
 public static class InfillCommand
 {
     public static readonly string[] ValueOptions = GenerationFlags.ValueOptions.Concat(new[] { "model" }).ToArray();
-    public static readonly string[] FlagOptions = { "visual", "json" };
+    public static readonly string[] FlagOptions = GenerationFlags.FlagOptions.Concat(new[] { "visual", "json" }).ToArray();
 
     public static int Run(CommandLine cl, CliContext io)
     {

@@ -14,7 +14,7 @@ public static class SudokuCommand
 {
     public static readonly string[] ValueOptions = GenerationFlags.ValueOptions
         .Concat(new[] { "model", "eval", "limit", "batch", "index" }).ToArray();
-    public static readonly string[] FlagOptions = { "visual", "json" };
+    public static readonly string[] FlagOptions = GenerationFlags.FlagOptions.Concat(new[] { "visual", "json" }).ToArray();
 
     public static string BundledTestSet => Path.Combine(ModelResolver.EmbeddedSudokuModel, "sudoku-test.csv");
 

@@ -32,6 +32,12 @@ namespace Dream.Core.Generation;
 /// <see cref="GenerationOptions.Seed"/>, reproducible everywhere but not torch's numbers; the hooks see only the
 /// masked positions' logits and the tokens hook gets no logits (see <see cref="LogitsHook"/>).
 ///
+/// Sampling on the device: when the model implements <see cref="ISamplingForwardModel"/>, no logits hook is set
+/// and <see cref="GenerationOptions.HostSampling"/> is off, the model samples (float32) and only tokens and
+/// confidences come back; with alg_temp 0, <see cref="PositionTies.LowestPosition"/> and
+/// <see cref="RevealCounting.PerRow"/> it reveals too. Uniforms are drawn in the host path's order, so both paths
+/// consume the same stream; the logits buffer [M, V] is then never allocated.
+///
 /// Buffers (canvas, forward input, masked-position rows, logits [M, V], sampler and ranking scratch) are allocated
 /// once per call, sized for the masks present after the initial tokens hook; only a tokens hook that adds masks
 /// beyond that makes them grow. Nothing else is allocated per step except history copies.
@@ -90,19 +96,60 @@ public sealed class DiffusionGenerator
         var history = options.OutputHistory ? new List<int[]>(options.Steps) : null;
 
         hooks?.Tokens?.Invoke(null, canvas);
-        var work = new Workspace(batch, length, vocab, CountMasks(canvas, maskId));
+        // Sampling on the model's device needs a model that offers it and nothing that needs the logits themselves.
+        var device = _model as ISamplingForwardModel;
+        if (options.HostSampling || hooks?.Logits is not null) device = null;
+        bool revealOnDevice = device is not null && options.Algorithm != DecodingAlgorithm.Origin && options.AlgTemp == 0
+            && options.PositionTies == PositionTies.LowestPosition && options.RevealCounting == RevealCounting.PerRow;
+        var request = SamplingRequest.From(options);
+        var work = new Workspace(batch, length, vocab, CountMasks(canvas, maskId), hostLogits: device is null);
 
         for (int step = 0; step < options.Steps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             int masked = work.CollectMasks(canvas, length, maskId);
-            var logits = work.Logits.AsSpan(0, masked * vocab);                 // [M, V]
-            _model.Forward(input, work.Rows.AsSpan(0, masked), logits);
-            hooks?.Logits?.Invoke(step, canvas, work.Positions.AsSpan(0, masked), logits);
-
-            int revealed = options.Algorithm == DecodingAlgorithm.Origin
-                ? RevealAtRandom(step, masked, canvas, schedule, sampler, rng, work)
-                : RevealMostConfident(step, masked, canvas, maskId, schedule, sampler, selector, rng, options, work);
+            int revealed;
+            if (device is null)
+            {
+                var logits = work.Logits.AsSpan(0, masked * vocab);                 // [M, V]
+                _model.Forward(input, work.Rows.AsSpan(0, masked), logits);
+                hooks?.Logits?.Invoke(step, canvas, work.Positions.AsSpan(0, masked), logits);
+                if (options.Algorithm == DecodingAlgorithm.Origin)
+                {
+                    revealed = RevealAtRandom(step, masked, canvas, schedule, sampler, rng, work);
+                }
+                else
+                {
+                    SampleOnHost(masked, sampler, rng, work);
+                    revealed = RevealMostConfident(step, masked, canvas, maskId, schedule, selector, rng, options, work);
+                }
+            }
+            else if (options.Algorithm == DecodingAlgorithm.Origin)
+            {
+                revealed = RevealAtRandomOnDevice(device, input, step, masked, canvas, schedule, request, rng, work);
+            }
+            else
+            {
+                var uniforms = DrawUniforms(masked, request, rng, work);
+                var rows = work.Rows.AsSpan(0, masked);
+                if (revealOnDevice)
+                {
+                    revealed = 0;
+                    for (int b = 0; b < batch; b++)
+                    {
+                        int count = work.RowStart[b + 1] - work.RowStart[b];
+                        work.RevealCounts[b] = Math.Min(schedule.RevealCount(step, count), count);
+                        revealed += work.RevealCounts[b];
+                    }
+                    device.ForwardSampleReveal(input, work.Positions.AsSpan(0, masked), rows, work.RowStart, work.RevealCounts,
+                        request, uniforms, canvas);
+                }
+                else
+                {
+                    device.ForwardSample(input, rows, request, uniforms, work.Tokens.AsSpan(0, masked), work.Confidence.AsSpan(0, masked));
+                    revealed = RevealMostConfident(step, masked, canvas, maskId, schedule, selector, rng, options, work);
+                }
+            }
 
             hooks?.Tokens?.Invoke(step, canvas);
             history?.Add(canvas.ToArray());
@@ -140,12 +187,11 @@ public sealed class DiffusionGenerator
         return revealed;
     }
 
-    /// <summary>Confidence algorithms: sample every masked position, then per row reveal the scheduled number of
-    /// them (see the class summary for how that number is counted).</summary>
-    private static int RevealMostConfident(int step, int masked, int[] canvas, int maskId, NoiseSchedule schedule,
-        TokenSampler sampler, PositionSelector selector, SplitMix64 rng, GenerationOptions options, Workspace work)
+    /// <summary>The host's `sample_tokens` for every masked position: a uniform per position when the sampler is
+    /// random, drawn in position order (the device path draws the same stream up front).</summary>
+    private static void SampleOnHost(int masked, TokenSampler sampler, SplitMix64 rng, Workspace work)
     {
-        int vocab = sampler.VocabSize, length = selector.Length;
+        int vocab = sampler.VocabSize;
         for (int m = 0; m < masked; m++)
         {
             double uniform = sampler.IsRandom ? rng.NextDouble() : 0;
@@ -153,7 +199,45 @@ public sealed class DiffusionGenerator
             work.Tokens[m] = sampled.Token;
             work.Confidence[m] = sampled.Confidence;
         }
+    }
 
+    /// <summary>The uniforms the host path would draw for <paramref name="count"/> positions, in order (none when
+    /// the request is deterministic).</summary>
+    private static ReadOnlySpan<double> DrawUniforms(int count, SamplingRequest request, SplitMix64 rng, Workspace work)
+    {
+        if (!request.IsRandom) return [];
+        for (int m = 0; m < count; m++) work.Uniforms[m] = rng.NextDouble();
+        return work.Uniforms.AsSpan(0, count);
+    }
+
+    /// <summary>origin with device sampling: the same coins and uniforms as <see cref="RevealAtRandom"/>, and only
+    /// the revealed positions' rows are sampled.</summary>
+    private static int RevealAtRandomOnDevice(ISamplingForwardModel device, ForwardInput input, int step, int masked, int[] canvas,
+        NoiseSchedule schedule, SamplingRequest request, SplitMix64 rng, Workspace work)
+    {
+        float probability = schedule.RevealProbability(step);
+        for (int m = 0; m < masked; m++) work.Chosen[m] = rng.NextFloat() < probability ? 1 : 0;
+        int revealed = 0;
+        for (int m = 0; m < masked; m++)
+        {
+            if (work.Chosen[m] == 0) continue;
+            work.Entries[revealed] = m;
+            work.SubRows[revealed] = work.Rows[m];
+            revealed++;
+        }
+        var uniforms = DrawUniforms(revealed, request, rng, work);
+        device.ForwardSample(input, work.SubRows.AsSpan(0, revealed), request, uniforms,
+            work.Tokens.AsSpan(0, revealed), work.Confidence.AsSpan(0, revealed));
+        for (int i = 0; i < revealed; i++) canvas[work.Positions[work.Entries[i]]] = work.Tokens[i];
+        return revealed;
+    }
+
+    /// <summary>Confidence algorithms, once every masked position has a token and a confidence: per row reveal the
+    /// scheduled number of them (see the class summary for how that number is counted).</summary>
+    private static int RevealMostConfident(int step, int masked, int[] canvas, int maskId, NoiseSchedule schedule,
+        PositionSelector selector, SplitMix64 rng, GenerationOptions options, Workspace work)
+    {
+        int length = selector.Length;
         // The official k: the batch's mask count over B, as the float32 number torch divides out.
         int batchK = options.RevealCounting == RevealCounting.BatchAverage
             ? schedule.RevealCount(step, (float)masked / work.Batch)
@@ -189,19 +273,23 @@ public sealed class DiffusionGenerator
     private static int CountMasks(ReadOnlySpan<int> canvas, int maskId) => canvas.Count(maskId);
 
     /// <summary>Per-call buffers, sized for the largest number of masked positions M seen so far.</summary>
-    private sealed class Workspace(int batch, int length, int vocab, int capacity)
+    private sealed class Workspace(int batch, int length, int vocab, int capacity, bool hostLogits)
     {
         public int Batch { get; } = batch;
         public int Length { get; } = length;
         public int Vocab { get; } = vocab;
         public int[] Positions = new int[capacity];           // [M] flat b·T + p of each masked position, ascending
         public int[] Rows = new int[capacity];                // [M] flat row that decodes it: b·T + max(p − 1, 0)
-        public float[] Logits = new float[LogitsLength(capacity, vocab)];   // [M, V]
+        public float[] Logits = hostLogits ? new float[LogitsLength(capacity, vocab)] : [];   // [M, V], host sampling only
         public int[] Tokens = new int[capacity];              // [M] sampled token
         public double[] Confidence = new double[capacity];    // [M]
         public int[] Chosen = new int[Math.Max(capacity, length)];   // [max(M, T)] picked positions / origin's coins
         public double[] RowConfidence = new double[length];   // [T] one row's confidences, −∞ where not masked
         public int[] RowStart = new int[batch + 1];           // [B + 1] row b owns entries RowStart[b]..RowStart[b+1]
+        public double[] Uniforms = new double[capacity];      // [M] device sampling: the draws, in entry order
+        public int[] Entries = new int[capacity];             // [M] origin on the device: the entries revealed
+        public int[] SubRows = new int[capacity];             // [M] ... and the rows that decode them
+        public int[] RevealCounts = new int[batch];           // [B] k per row, for a reveal on the device
 
         /// <summary>Lists the masked positions of the canvas [B, T] row by row; returns M.</summary>
         public int CollectMasks(ReadOnlySpan<int> canvas, int length, int maskId)
@@ -237,10 +325,13 @@ public sealed class DiffusionGenerator
         {
             Positions = new int[capacity];
             Rows = new int[capacity];
-            Logits = new float[LogitsLength(capacity, Vocab)];
+            if (hostLogits) Logits = new float[LogitsLength(capacity, Vocab)];
             Tokens = new int[capacity];
             Confidence = new double[capacity];
             Chosen = new int[Math.Max(capacity, Length)];
+            Uniforms = new double[capacity];
+            Entries = new int[capacity];
+            SubRows = new int[capacity];
         }
 
         private static int LogitsLength(int capacity, int vocab)

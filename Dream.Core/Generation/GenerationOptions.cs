@@ -63,6 +63,10 @@ public sealed record GenerationOptions
     /// <summary>How many positions each row reveals per step. Default <see cref="Generation.RevealCounting.PerRow"/>.</summary>
     public RevealCounting RevealCounting { get; init; } = RevealCounting.PerRow;
 
+    /// <summary>Sample on the host even when the model can sample on its device (<see cref="Model.ISamplingForwardModel"/>):
+    /// the double-precision path, for comparisons and debugging. Default false.</summary>
+    public bool HostSampling { get; init; }
+
     /// <summary>How equally confident positions are ordered. Default <see cref="Generation.PositionTies.LowestPosition"/>.</summary>
     public PositionTies PositionTies { get; init; } = PositionTies.LowestPosition;
 

@@ -60,8 +60,9 @@ public sealed class IlgpuKernels : IDisposable
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> SwiGlu;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>> ResidualAdd;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> RowGather;
-    internal readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>> GpuSamplingGreedy;
     internal readonly Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int> TensorCoreLinear;
+    internal readonly Action<KernelConfig, ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>> TokenSampler;
+    internal readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>> PositionSelector;
 
     /// <param name="accelerator">The device the kernels are compiled for.</param>
     /// <param name="maxGroupSize">Upper bound on threads per explicit group (at most the device's own limit and <see cref="MaxGroupSize"/>).</param>
@@ -91,8 +92,9 @@ public sealed class IlgpuKernels : IDisposable
         SwiGlu = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Ilgpu.SwiGlu.Kernel);
         ResidualAdd = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(Ilgpu.ResidualAdd.Kernel);
         RowGather = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.RowGather.Kernel);
-        GpuSamplingGreedy = accelerator.LoadStreamKernel<ArrayView<float>, int, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Ilgpu.GpuSampling.Kernel);
         TensorCoreLinear = accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int>(Ilgpu.TensorCoreLinear.Kernel);
+        TokenSampler = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(Ilgpu.TokenSampler.Kernel);
+        PositionSelector = accelerator.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>>(Ilgpu.PositionSelector.Kernel);
     }
 
     /// <summary>
@@ -113,8 +115,9 @@ public sealed class IlgpuKernels : IDisposable
         (Method(typeof(SwiGlu), nameof(Ilgpu.SwiGlu.Kernel)), false),
         (Method(typeof(ResidualAdd), nameof(Ilgpu.ResidualAdd.Kernel)), false),
         (Method(typeof(RowGather), nameof(Ilgpu.RowGather.Kernel)), false),
-        (Method(typeof(GpuSampling), nameof(Ilgpu.GpuSampling.Kernel)), true),
         (Method(typeof(TensorCoreLinear), nameof(Ilgpu.TensorCoreLinear.Kernel)), true),
+        (Method(typeof(TokenSampler), nameof(Ilgpu.TokenSampler.Kernel)), true),
+        (Method(typeof(PositionSelector), nameof(Ilgpu.PositionSelector.Kernel)), true),
     ];
 
     private static MethodInfo Method(Type type, string name) =>

@@ -12,11 +12,13 @@ namespace Dream.Kernels.Ilgpu;
 ///   per layer: a = RmsNorm(h); q,k,v = Linear(a) (+bias); RoPE(q,k); o = Attention(q,k,v); h += Linear(o)
 ///              m = RmsNorm(h); h += Linear_down(SwiGlu(Linear_gate(m), Linear_up(m)))
 ///   requested rows → RowGather → RmsNorm_final → Linear_lm_head → logits [rows, V]
+///   → to the host (<see cref="Forward"/>), or sampled on the device (<see cref="ForwardSample"/>,
+///     <see cref="ForwardSampleReveal"/>: <see cref="DeviceSampler"/>)
 ///
 /// Weights are uploaded once (bf16 kept as bf16, f32 as f32); activations live in one <see cref="IlgpuRunState"/>
 /// allocated per (batch, length); everything runs on the accelerator's default stream.
 /// </summary>
-public sealed class IlgpuModel : IForwardModel
+public sealed class IlgpuModel : ISamplingForwardModel
 {
     private sealed class Layer : IDisposable
     {
@@ -38,6 +40,7 @@ public sealed class IlgpuModel : IForwardModel
     private readonly Layer[] _layers;
     private readonly float _eps;
     private IlgpuRunState? _state;
+    private DeviceSampler? _sampler;
 
     public DreamConfig Config { get; }
     /// <summary>"cuda", "opencl" or "ilgpu-cpu".</summary>
@@ -92,6 +95,13 @@ public sealed class IlgpuModel : IForwardModel
     public void Forward(ForwardInput input, ReadOnlySpan<int> rows, Span<float> logits)
     {
         ForwardChecks.Validate(Config, input, rows, logits.Length);
+        Run(input, rows, logits, null);
+    }
+
+    /// <summary>The forward pass; the requested rows' logits go to <paramref name="logits"/> on the host, or,
+    /// with a <paramref name="sampler"/>, to it on the device (<see cref="EmitLogits"/>).</summary>
+    private IlgpuRunState Run(ForwardInput input, ReadOnlySpan<int> rows, Span<float> logits, DeviceSampler? sampler)
+    {
         var c = Config;
         int n = input.Batch * input.Length, d = c.HiddenSize, f = c.IntermediateSize, kv = c.KvDim, dh = c.HeadDim;
         var k = _kernels;
@@ -119,8 +129,20 @@ public sealed class IlgpuModel : IForwardModel
             ResidualAdd.Forward(k, s.H, s.Delta, n * d);
         }
 
-        // lm_head over the requested rows only, a chunk of rows at a time (the chunk buffers are fixed).
-        int vocab = c.VocabSize;
+        EmitLogits(s, rows, logits, sampler);
+        return s;
+    }
+
+    /// <summary>
+    /// The tail of the forward pass: RowGather → RmsNorm_final → lm_head over the requested rows only, a chunk
+    /// of at most <see cref="IlgpuRunState.RowCapacity"/> rows at a time (the chunk buffers are fixed); each chunk's
+    /// logits [count, V] are copied to <paramref name="logits"/> or, with a <paramref name="sampler"/>, sampled on
+    /// the device into its rows start .. start + count − 1.
+    /// </summary>
+    private void EmitLogits(IlgpuRunState s, ReadOnlySpan<int> rows, Span<float> logits, DeviceSampler? sampler)
+    {
+        var k = _kernels;
+        int d = Config.HiddenSize, vocab = Config.VocabSize;
         for (int start = 0; start < rows.Length; start += s.RowCapacity)
         {
             int count = Math.Min(s.RowCapacity, rows.Length - start);
@@ -129,9 +151,37 @@ public sealed class IlgpuModel : IForwardModel
             RowGather.Forward(k, s.H, rowIds, s.Selected, count, d);
             RmsNorm.Forward(k, s.Selected, _finalNorm.View, _eps, s.Selected, count, d);
             Linear.Forward(k, s.Selected, _lmHead, null, s.Logits, count, d, vocab);
-            s.Logits.SubView(0, (long)count * vocab).CopyToCPU(k.Accelerator.DefaultStream, logits.Slice(start * vocab, count * vocab));
+            if (sampler is not null) sampler.Sample(s.Logits, start, count);
+            else s.Logits.SubView(0, (long)count * vocab).CopyToCPU(k.Accelerator.DefaultStream, logits.Slice(start * vocab, count * vocab));
         }
         k.Accelerator.Synchronize();
+    }
+
+    /// <summary>Forward, then `sample_tokens` on the device for every requested row (<see cref="DeviceSampler"/>).</summary>
+    public void ForwardSample(ForwardInput input, ReadOnlySpan<int> rows, SamplingRequest request, ReadOnlySpan<double> uniforms,
+        Span<int> tokens, Span<double> confidence)
+    {
+        ForwardChecks.Validate(Config, input, rows, (long)rows.Length * Config.VocabSize);
+        var sampler = _sampler ??= new DeviceSampler(_kernels, Config.VocabSize);
+        sampler.Begin(request, rows.Length, uniforms);
+        Run(input, rows, default, sampler);
+        sampler.Download(tokens, confidence);
+    }
+
+    /// <summary>Forward, sample, and reveal on the device; the device canvas is the run state's ids, which hold
+    /// exactly the canvas just forwarded (the next forward uploads the host canvas again).</summary>
+    public void ForwardSampleReveal(ForwardInput input, ReadOnlySpan<int> positions, ReadOnlySpan<int> rows, ReadOnlySpan<int> rowStart,
+        ReadOnlySpan<int> revealCounts, SamplingRequest request, ReadOnlySpan<double> uniforms, Span<int> canvas)
+    {
+        ForwardChecks.Validate(Config, input, rows, (long)rows.Length * Config.VocabSize);
+        if (positions.Length != rows.Length)
+            throw new ArgumentException($"{positions.Length} positions for {rows.Length} rows", nameof(positions));
+        if (revealCounts.Length != input.Batch)
+            throw new ArgumentException($"{revealCounts.Length} reveal counts for a batch of {input.Batch}", nameof(revealCounts));
+        var sampler = _sampler ??= new DeviceSampler(_kernels, Config.VocabSize);
+        sampler.Begin(request, rows.Length, uniforms);
+        var s = Run(input, rows, default, sampler);
+        sampler.Reveal(s.Ids, positions, rowStart, revealCounts, canvas);
     }
 
     private IlgpuRunState NewState(int batch, int length)
@@ -145,6 +195,7 @@ public sealed class IlgpuModel : IForwardModel
     public void Dispose()
     {
         _state?.Dispose();
+        _sampler?.Dispose();
         foreach (var l in _layers) l.Dispose();
         _embedding.Dispose();
         if (!_tied) _lmHead.Dispose();

@@ -125,6 +125,21 @@ public sealed class TensorCoreModel : IForwardModel
     public void Forward(ForwardInput input, ReadOnlySpan<int> rows, Span<float> logits)
     {
         ForwardChecks.Validate(Config, input, rows, logits.Length);
+        Run(input, rows, logits, copyLogits: true);
+    }
+
+    /// <summary>
+    /// The same forward with the logits left on the device (each chunk of <see cref="IlgpuRunState.MaxRowChunk"/>
+    /// rows overwrites the last): what a benchmark against PyTorch times, whose logits also stay on the GPU.
+    /// </summary>
+    public void ForwardOnDevice(ForwardInput input, ReadOnlySpan<int> rows)
+    {
+        ForwardChecks.Validate(Config, input, rows, (long)rows.Length * Config.VocabSize);
+        Run(input, rows, default, copyLogits: false);
+    }
+
+    private void Run(ForwardInput input, ReadOnlySpan<int> rows, Span<float> logits, bool copyLogits)
+    {
         var c = Config;
         int n = input.Batch * input.Length, d = c.HiddenSize, f = c.IntermediateSize, kv = c.KvDim, dh = c.HeadDim;
         int qkvWidth = d + 2 * kv;
@@ -157,7 +172,7 @@ public sealed class TensorCoreModel : IForwardModel
             RowGather.Forward(k, s.H, rowIds, s.Selected, count, d);
             RmsNorm.ForwardToBf16(k, s.Selected, _finalNorm.View, _eps, s.SelectedBf16, count, d);
             TensorCoreLinear.Forward(k, s.SelectedBf16, _lmHead.Bf16, null, LinearEpilogue.Store, s.Logits, default, count, d, vocab);
-            s.Logits.SubView(0, (long)count * vocab).CopyToCPU(k.Accelerator.DefaultStream, logits.Slice(start * vocab, count * vocab));
+            if (copyLogits) s.Logits.SubView(0, (long)count * vocab).CopyToCPU(k.Accelerator.DefaultStream, logits.Slice(start * vocab, count * vocab));
         }
         k.Accelerator.Synchronize();
     }

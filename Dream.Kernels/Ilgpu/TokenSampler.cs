@@ -1,0 +1,287 @@
+using Dream.Core.Generation;
+using Dream.Core.Model;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dream.Kernels.Ilgpu;
+
+/// <summary>Which confidence <see cref="TokenSampler"/> reports (the decoding algorithm's measure).</summary>
+public enum ConfidenceMeasure
+{
+    /// <summary>p[token] (`maskgit_plus`, `origin`).</summary>
+    Probability = 0,
+    /// <summary>p₁ − p₂, the two largest (`topk_margin`).</summary>
+    Margin = 1,
+    /// <summary>Σ p·log(p + 1e-10) (`entropy`).</summary>
+    Entropy = 2,
+}
+
+/// <summary>The kernel argument of <see cref="TokenSampler"/>: one request, narrowed to float32.</summary>
+public struct SamplingSettings
+{
+    public int Vocab;
+    /// <summary>0: argmax; &gt; 0: divide and draw.</summary>
+    public float Temperature;
+    /// <summary>≥ 1: off.</summary>
+    public float TopP;
+    /// <summary>0: off (also for k ≥ V).</summary>
+    public int TopK;
+    public ConfidenceMeasure Measure;
+
+    public static SamplingSettings From(SamplingRequest request, int vocab) => new()
+    {
+        Vocab = vocab,
+        Temperature = (float)request.Temperature,
+        TopP = request.TopP is { } p && p < 1 ? (float)p : 1f,
+        TopK = request.TopK is { } k && k < vocab ? k : 0,
+        Measure = request.Algorithm switch
+        {
+            DecodingAlgorithm.TopKMargin => ConfidenceMeasure.Margin,
+            DecodingAlgorithm.Entropy => ConfidenceMeasure.Entropy,
+            _ => ConfidenceMeasure.Probability,
+        },
+    };
+}
+
+/// <summary>
+/// The official `sample_tokens` on the device, one logits row [V] per group of G threads — the twin of
+/// Dream.Core.Generation.TokenSampler (and its MaskGitPlus / TopKMargin / Entropy / Origin measures), so that only
+/// three numbers per row cross to the host:
+///   filter (temperature, top-p, top-k: <see cref="TokenFilter"/>, kept sets equal to the host's, ties included);
+///   e_j = exp((l_j − max)/T) for kept tokens, 0 for dropped;  E = Σ e;  p = e / E;
+///   token — temperature 0: the first index of the largest logit (= argmax p with first-index ties, exactly);
+///           temperature &gt; 0: the first token whose cumulative e exceeds u·Σe, u the row's host-drawn uniform
+///           (the host's inverse-CDF draw; zero-weight tokens are never drawn);
+///   confidence — p[token], p₁ − p₂ (0 on a tie, p₁ when one token is kept), or Σ p·log(p + 1e-10).
+/// Passes: max and its first index; the filter's bisections (only when filtering); one pass for
+/// rest = Σ_{kept, j ≠ top} e_j (so E = 1 + rest exactly where it matters) and the two largest kept logits
+/// (with multiplicity); the draw (contiguous chunks of ⌈V/G⌉ per thread, so a prefix over the G chunk sums
+/// finds the chunk and its owner scans it); for entropy one more pass.
+///
+/// Float32 throughout (the host is double), written to keep confident rows ordered: probabilities near 1 are
+/// where float32 saturates (p = 1 − 1e-9 reads 1.0), so the kernel also returns the deficit 1 − confidence
+/// computed from rest (p[top] = 1/(1 + rest), deficit rest/(1 + rest); margin deficit (rest + e₂)/E) — the
+/// host assembles confidence = 1 − deficit in double whenever the deficit is below ½ (see
+/// <see cref="DeviceSampler"/>). The entropy uses log p = (l − max)/T − log1p(rest), not log of a rounded p,
+/// and p·log(p + 1e-10) = p·log p + 1e-10 for p ≥ 1e-6 (the dropped term is below 5e-15). 1 − e₂ is −expm1.
+/// </summary>
+public static class TokenSampler
+{
+    /// <param name="logits">[R, V] row-major.</param>
+    /// <param name="uniforms">[R] draws from [0, 1) (read only at temperature &gt; 0).</param>
+    /// <param name="tokens">[R] chosen token.</param>
+    /// <param name="confidence">[R] the measure.</param>
+    /// <param name="deficit">[R] 1 − confidence without cancellation for Probability and Margin (meaningful
+    /// where confidence is near 1); NaN for Entropy.</param>
+    public static void Sample(IlgpuKernels kernels, ArrayView<float> logits, int rows, SamplingSettings settings,
+        ArrayView<float> uniforms, ArrayView<int> tokens, ArrayView<float> confidence, ArrayView<float> deficit)
+    {
+        if (rows == 0) return;
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.Vocab, 1);
+        kernels.TokenSampler(new KernelConfig(rows, kernels.ReductionGroupSize), logits, settings, uniforms, tokens, confidence, deficit);
+    }
+
+    internal static void Kernel(ArrayView<float> logits, SamplingSettings settings, ArrayView<float> uniforms,
+        ArrayView<int> tokens, ArrayView<float> confidence, ArrayView<float> deficit)
+    {
+        int tid = Group.IdxX, groupSize = Group.DimX, row = Grid.IdxX, vocab = settings.Vocab;
+        float temperature = settings.Temperature;
+        long rowBase = (long)row * vocab;
+        var floats = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize);   // [G] partials
+        var ints = SharedMemory.Allocate<int>(IlgpuKernels.MaxGroupSize);       // [G] partials
+        var keys = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);      // [G] partial largest keys
+        var keys2 = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);     // [G] partial second keys
+        var chosen = SharedMemory.Allocate<int>(1);                             // the drawn token
+
+        // 1. The largest logit and its first index (threads own interleaved indices, so compare indices).
+        uint bestKey = 0u;
+        int bestIndex = int.MaxValue;
+        for (int j = tid; j < vocab; j += groupSize)
+        {
+            uint key = TokenFilter.Key(logits[rowBase + j]);
+            if (bestIndex == int.MaxValue || key > bestKey)
+            {
+                bestKey = key;
+                bestIndex = j;
+            }
+        }
+        keys[tid] = bestKey;
+        ints[tid] = bestIndex;
+        Group.Barrier();
+        uint topKey = 0u;
+        int top = int.MaxValue;
+        for (int i = 0; i < groupSize; i++)
+        {
+            if (ints[i] == int.MaxValue) continue;
+            if (top == int.MaxValue || keys[i] > topKey || (keys[i] == topKey && ints[i] < top))
+            {
+                topKey = keys[i];
+                top = ints[i];
+            }
+        }
+        Group.Barrier();
+        float max = TokenFilter.Value(topKey);
+
+        // 2. The filters, as thresholds.
+        var kept = TokenFilter.Find(logits, rowBase, vocab, max, temperature, settings.TopP, settings.TopK, floats, ints);
+
+        // 3. rest = Σ e over the kept tokens but the top one; the two largest kept keys, with multiplicity.
+        float rest = 0f;
+        uint first = 0u, second = 0u;
+        for (int j = tid; j < vocab; j += groupSize)
+        {
+            float l = logits[rowBase + j];
+            uint key = TokenFilter.Key(l);
+            if (!kept.Keeps(key, j)) continue;
+            if (j != top) rest += TokenFilter.Weight(l, max, temperature);
+            if (key > first)
+            {
+                second = first;
+                first = key;
+            }
+            else if (key > second)
+            {
+                second = key;
+            }
+        }
+        keys[tid] = first;
+        keys2[tid] = second;
+        Group.Barrier();
+        uint secondKey = 0u;
+        {
+            uint a = 0u;
+            for (int i = 0; i < groupSize; i++)
+            {
+                for (int half = 0; half < 2; half++)
+                {
+                    uint key = half == 0 ? keys[i] : keys2[i];
+                    if (key > a)
+                    {
+                        secondKey = a;
+                        a = key;
+                    }
+                    else if (key > secondKey)
+                    {
+                        secondKey = key;
+                    }
+                }
+            }
+        }
+        Group.Barrier();
+        rest = GroupReduce.Sum(floats, rest);
+        float total = 1f + rest;   // e[top] = exp(0) = 1
+
+        // 4. The token.
+        int token = top;
+        if (temperature > 0f)
+        {
+            int chunk = (vocab + groupSize - 1) / groupSize;
+            int start = tid * chunk, end = start + chunk < vocab ? start + chunk : vocab;
+            float local = 0f;
+            int lastPositive = -1;
+            for (int j = start; j < end; j++)
+            {
+                float l = logits[rowBase + j];
+                if (!kept.Keeps(TokenFilter.Key(l), j)) continue;
+                float e = TokenFilter.Weight(l, max, temperature);
+                if (!(e > 0f)) continue;
+                local += e;
+                lastPositive = j;
+            }
+            floats[tid] = local;
+            ints[tid] = lastPositive;
+            Group.Barrier();
+            float sum = 0f, before = 0f;
+            int lastAny = -1;
+            for (int i = 0; i < groupSize; i++)
+            {
+                if (i == tid) before = sum;
+                sum += floats[i];
+                if (ints[i] > lastAny) lastAny = ints[i];
+            }
+            float target = uniforms[row] * sum;
+            // Prefixes are the same float sums for every thread, so exactly one chunk holds the crossing when
+            // target < sum; its owner scans it in ascending order.
+            if (before <= target && target < before + local)
+            {
+                float cumulative = before;
+                int found = lastPositive;
+                for (int j = start; j < end; j++)
+                {
+                    float l = logits[rowBase + j];
+                    if (!kept.Keeps(TokenFilter.Key(l), j)) continue;
+                    float e = TokenFilter.Weight(l, max, temperature);
+                    if (!(e > 0f)) continue;
+                    cumulative += e;
+                    if (cumulative > target)
+                    {
+                        found = j;
+                        break;
+                    }
+                }
+                chosen[0] = found;
+            }
+            Group.Barrier();
+            token = target < sum ? chosen[0] : lastAny;
+            if (token < 0) token = top;
+            Group.Barrier();
+        }
+
+        // 5. The confidence (and its deficit 1 − confidence, exact where confidence is near 1).
+        float conf, lack;
+        if (settings.Measure == ConfidenceMeasure.Entropy)
+        {
+            float logTotal = Log1p(rest);
+            float terms = 0f;
+            for (int j = tid; j < vocab; j += groupSize)
+            {
+                float l = logits[rowBase + j];
+                if (!kept.Keeps(TokenFilter.Key(l), j)) continue;
+                float scaled = TokenFilter.Scaled(l, max, temperature);
+                float p = MathF.Exp(scaled) / total;
+                terms += p >= 1e-6f ? p * (scaled - logTotal) + 1e-10f : p * MathF.Log(p + 1e-10f);
+            }
+            conf = GroupReduce.Sum(floats, terms);
+            lack = float.NaN;
+        }
+        else if (settings.Measure == ConfidenceMeasure.Margin)
+        {
+            float e2 = 0f, oneMinus = 1f;
+            if (secondKey != 0u)
+            {
+                float scaled = TokenFilter.Scaled(TokenFilter.Value(secondKey), max, temperature);
+                e2 = MathF.Exp(scaled);
+                oneMinus = -Expm1(scaled);
+            }
+            conf = oneMinus / total;
+            lack = (rest + e2) / total;
+        }
+        else
+        {
+            float e = token == top ? 1f : TokenFilter.Weight(logits[rowBase + token], max, temperature);
+            conf = e / total;
+            lack = token == top ? rest / total : 1f - conf;
+        }
+
+        if (tid != 0) return;
+        tokens[row] = token;
+        confidence[row] = conf;
+        deficit[row] = lack;
+    }
+
+    /// <summary>log(1 + x) for x ≥ 0 without losing x below float32's epsilon (Goldberg's trick).</summary>
+    private static float Log1p(float x)
+    {
+        float u = 1f + x;
+        return u == 1f ? x : MathF.Log(u) * x / (u - 1f);
+    }
+
+    /// <summary>e^x − 1 for x ≤ 0 without cancellation near 0 (Kahan's trick).</summary>
+    private static float Expm1(float x)
+    {
+        float u = MathF.Exp(x);
+        if (u == 1f) return x;
+        float um1 = u - 1f;
+        return um1 == -1f ? -1f : um1 * x / MathF.Log(u);
+    }
+}

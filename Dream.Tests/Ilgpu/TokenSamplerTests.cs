@@ -1,0 +1,252 @@
+using Dream.Core.Generation;
+using Dream.Core.Model;
+using Dream.Kernels.Ilgpu;
+using FsCheck;
+using FsCheck.Fluent;
+using ILGPU;
+using ILGPU.Runtime;
+using static Dream.Tests.Ilgpu.IlgpuCheck;
+using DeviceFilter = Dream.Kernels.Ilgpu.TokenFilter;
+using DeviceSampling = Dream.Kernels.Ilgpu.TokenSampler;
+using HostFilter = Dream.Core.Generation.TokenFilter;
+using HostSampler = Dream.Core.Generation.TokenSampler;
+
+namespace Dream.Tests.Ilgpu;
+
+/// <summary>
+/// The device `sample_tokens` (Dream.Kernels.Ilgpu.TokenFilter and TokenSampler) against its Core twins
+/// (Dream.Core.Generation.TokenFilter and TokenSampler, double precision; dream-reference.md §5), on rows that
+/// hunt the edges: one row, V = 1, V around the group size, exact ties of the maximum, heavy ties (logits on a
+/// grid of a few values), dropped logits at float.MinValue, temperatures 0 to 2.5, top_p from 1e-3 to 1, top_k
+/// from 1 to above V.
+///
+/// Tolerances from float32 rounding (u = 2^-24, γ_n = n·u/(1 − n·u)): every weight e = exp((l − max)/T) carries
+/// ε_exp = 2^-21 + s·2^-23 with s the largest finite |l − max|/T of the row (the subtraction and division round,
+/// the exp is an approximation on a GPU), and every float32 sum of V terms γ_V, so a probability or a deficit is
+/// within r = 2ε_exp + 2γ_V + 4u relatively. Probability: |Δ| ≤ r·min(p, 1 − p) (the deficit is used near 1);
+/// margin: |Δ| ≤ r·(min(c, 1 − c) + 2p₂); entropy: |Δ| ≤ (2(r + 2^-21) + γ_V)·Σ|p·log p| + r·1e-6.
+/// Kept sets: equal, except that a top-p cut may move when the host's cumulative probability at the cut lies
+/// within r of top_p. Tokens: equal at temperature 0 (argmax of the logits with first-index ties is exact); at
+/// temperature &gt; 0 a different token is allowed only when the host's cumulative probability at a boundary
+/// between the two lies within r of the uniform.
+/// </summary>
+[Collection(IlgpuCollection.Name)]
+public class TokenSamplerTests
+{
+    public enum Ties { None, Maximum, Heavy }
+
+    public sealed record Case(int Rows, int Vocab, float Scale, Ties Ties, double Temperature, double? TopP, int? TopK,
+        DecodingAlgorithm Algorithm, int Seed);
+
+    private static Arbitrary<Case> Cases =>
+        (from rows in Size(4) from vocab in Around(IlgpuTestDevice.Kernels.ReductionGroupSize * 3)
+         from scale in Gen.Elements(1f, 10f, 60f) from ties in Gen.Elements(Ties.None, Ties.Maximum, Ties.Heavy)
+         from temperature in Gen.Elements(0.0, 0.0, 0.3, 1.0, 2.5)
+         from topP in Gen.Elements<double?>(null, 1.0, 0.95, 0.5, 0.001)
+         from topK in Gen.Elements<int?>(null, 1, 2, 7, 1000)
+         from algorithm in Gen.Elements(DecodingAlgorithm.MaskGitPlus, DecodingAlgorithm.TopKMargin, DecodingAlgorithm.Entropy)
+         from seed in Seed
+         select new Case(rows, vocab, scale, ties, temperature, topP, topK, algorithm, seed)).ToArbitrary();
+
+    private static float[] Logits(Case c, Random random)
+    {
+        float[] logits = Values(random, c.Rows * c.Vocab, c.Scale);
+        for (int r = 0; r < c.Rows; r++)
+        {
+            var row = logits.AsSpan(r * c.Vocab, c.Vocab);
+            if (c.Ties == Ties.Heavy)
+                for (int j = 0; j < row.Length; j++) row[j] = MathF.Round(row[j] / c.Scale * 2) * c.Scale / 2;   // 5 levels
+            if (c.Vocab > 1 && random.Next(4) == 0) row[random.Next(c.Vocab)] = float.MinValue;        // a dropped logit
+            if (c.Ties == Ties.Maximum && c.Vocab > 1)
+            {
+                int at = 0;
+                for (int j = 1; j < row.Length; j++) if (row[j] > row[at]) at = j;
+                row[random.Next(c.Vocab)] = row[at];
+            }
+        }
+        return logits;
+    }
+
+    /// <summary>r of the summary for one row.</summary>
+    private static double Relative(ReadOnlySpan<float> row, double temperature)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float l in row) if (l > max) max = l;
+        double spread = 0;
+        foreach (float l in row)
+            if (l > float.MinValue) spread = Math.Max(spread, ((double)max - l) / (temperature > 0 ? temperature : 1));
+        double epsExp = Math.Pow(2, -21) + spread * Math.Pow(2, -23);
+        return 2 * epsExp + 2 * Gamma(row.Length) + 4 * U;
+    }
+
+    private static double[] HostFiltered(Case c, ReadOnlySpan<float> row)
+    {
+        var filtered = new double[row.Length];
+        for (int j = 0; j < row.Length; j++) filtered[j] = row[j];
+        new HostFilter(row.Length, c.Temperature, c.TopP, c.TopK).Apply(filtered);
+        return filtered;
+    }
+
+    private static double[] Probabilities(double[] filtered)
+    {
+        var p = new double[filtered.Length];
+        Softmax.Compute(filtered, p);
+        return p;
+    }
+
+    // ---- the filter alone, through a test kernel that writes the kept set ----
+
+    private static void FilterKernel(ArrayView<float> logits, int vocab, float temperature, float topP, int topK, ArrayView<int> keep)
+    {
+        var floats = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize);
+        var ints = SharedMemory.Allocate<int>(IlgpuKernels.MaxGroupSize);
+        long rowBase = (long)Grid.IdxX * vocab;
+        float max = logits[rowBase];
+        for (int j = 1; j < vocab; j++) if (logits[rowBase + j] > max) max = logits[rowBase + j];
+        var kept = DeviceFilter.Find(logits, rowBase, vocab, max, temperature, topP, topK, floats, ints);
+        for (int j = Group.IdxX; j < vocab; j += Group.DimX)
+            keep[rowBase + j] = kept.Keeps(DeviceFilter.Key(logits[rowBase + j]), j) ? 1 : 0;
+    }
+
+    private static readonly Lazy<Action<KernelConfig, ArrayView<float>, int, float, float, int, ArrayView<int>>> Filter = new(() =>
+        IlgpuTestDevice.Kernels.Accelerator.LoadStreamKernel<ArrayView<float>, int, float, float, int, ArrayView<int>>(FilterKernel));
+
+    [IlgpuProperty(MaxTest = 40)]
+    public Property FilterKeepsTheHostSet() => Prop.ForAll(Cases, c =>
+    {
+        var random = new Random(c.Seed);
+        var acc = IlgpuTestDevice.Kernels.Accelerator;
+        float[] logits = Logits(c, random);
+        var settings = SamplingSettings.From(new SamplingRequest(c.Algorithm, c.Temperature, c.TopP, c.TopK), c.Vocab);
+        using var logitsBuffer = Upload(acc, logits);
+        using var keep = acc.Allocate1D<int>(logits.Length);
+        Filter.Value(new KernelConfig(c.Rows, IlgpuTestDevice.Kernels.ReductionGroupSize), logitsBuffer.View, c.Vocab,
+            settings.Temperature, settings.TopP, settings.TopK, keep.View);
+        acc.Synchronize();
+        int[] got = keep.GetAsArray1D();
+
+        for (int r = 0; r < c.Rows; r++)
+        {
+            var row = logits.AsSpan(r * c.Vocab, c.Vocab);
+            double[] filtered = HostFiltered(c, row);
+            bool same = true;
+            for (int j = 0; j < c.Vocab; j++) same &= (got[r * c.Vocab + j] == 1) == (filtered[j] > double.MinValue);
+            if (same) continue;
+
+            // Only a top-p cut within rounding may differ: both sets are prefixes of the host's order, and the
+            // host's cumulative probability at the shorter one's end lies within r of top_p.
+            Assert.True(c.TopP is < 1, $"{c} row {r}: kept sets differ without top-p");
+            float[] values = row.ToArray();
+            var order = Enumerable.Range(0, c.Vocab).OrderByDescending(j => values[j]).ThenBy(j => j).ToArray();
+            double[] p = Probabilities(values.Select(l => c.Temperature > 0 ? l / c.Temperature : (double)l).ToArray());
+            int hostCount = order.TakeWhile(j => filtered[j] > double.MinValue).Count();
+            int deviceCount = order.TakeWhile(j => got[r * c.Vocab + j] == 1).Count();
+            Assert.True(got.Skip(r * c.Vocab).Take(c.Vocab).Count(x => x == 1) == deviceCount, $"{c} row {r}: device set is not a prefix of the sorted order");
+            double cumulative = order.Take(Math.Min(hostCount, deviceCount)).Sum(j => p[j]);
+            double r32 = Relative(row, c.Temperature);
+            Assert.True(Math.Abs(cumulative - c.TopP!.Value) <= r32 + 1e-7,
+                $"{c} row {r}: host keeps {hostCount}, device {deviceCount}; cumulative {cumulative:R} vs top_p {c.TopP} beyond rounding {r32:E3}");
+        }
+    });
+
+    // ---- the whole sampler ----
+
+    [IlgpuProperty(MaxTest = 40)]
+    public Property SamplerMatchesTheHostSampler() => Prop.ForAll(Cases, c =>
+    {
+        var random = new Random(c.Seed);
+        var acc = IlgpuTestDevice.Kernels.Accelerator;
+        float[] logits = Logits(c, random);
+        double[] uniforms = Enumerable.Range(0, c.Rows).Select(_ => random.NextDouble()).ToArray();
+        var request = new SamplingRequest(c.Algorithm, c.Temperature, c.TopP, c.TopK);
+
+        using var logitsBuffer = Upload(acc, logits);
+        using var sampler = new DeviceSampler(IlgpuTestDevice.Kernels, c.Vocab);
+        sampler.Begin(request, c.Rows, request.IsRandom ? uniforms : []);
+        sampler.Sample(logitsBuffer.View, 0, c.Rows);
+        int[] tokens = new int[c.Rows];
+        double[] confidence = new double[c.Rows];
+        sampler.Download(tokens, confidence);
+
+        var host = HostSampler.Create(new GenerationOptions { Algorithm = c.Algorithm, Temperature = c.Temperature, TopP = c.TopP, TopK = c.TopK }, c.Vocab);
+        for (int r = 0; r < c.Rows; r++)
+        {
+            var row = logits.AsSpan(r * c.Vocab, c.Vocab);
+            var want = host.Sample(row, uniforms[r]);
+            double[] p = Probabilities(HostFiltered(c, row));
+            double rel = Relative(row, c.Temperature);
+            string at = $"{c} row {r}";
+            int token = tokens[r];
+            Assert.True(token >= 0 && token < c.Vocab && p[token] > 0, $"{at}: token {token} is not a kept token");
+            if (token != want.Token)
+            {
+                Assert.True(c.Temperature > 0, $"{at}: argmax token {token}, host {want.Token}");
+                // The uniform must sit within rounding of a cumulative boundary between the two tokens.
+                double before = 0, nearest = double.PositiveInfinity;
+                for (int j = 0; j <= Math.Max(token, want.Token); j++)
+                {
+                    if (j >= Math.Min(token, want.Token)) nearest = Math.Min(nearest, Math.Abs(before - uniforms[r]));
+                    before += p[j];
+                }
+                Assert.True(nearest <= rel, $"{at}: drew {token}, host {want.Token}, uniform {uniforms[r]:R} {nearest:E3} from a boundary (allowed {rel:E3})");
+            }
+
+            double expected = c.Algorithm == DecodingAlgorithm.MaskGitPlus ? p[token] : want.Confidence;
+            double tolerance = c.Algorithm switch
+            {
+                DecodingAlgorithm.MaskGitPlus => rel * Math.Min(expected, 1 - expected),
+                DecodingAlgorithm.TopKMargin => rel * (Math.Min(expected, 1 - expected) + 2 * SecondLargest(p)),
+                _ => (2 * (rel + Math.Pow(2, -21)) + Gamma(c.Vocab)) * p.Sum(x => Math.Abs(x * Math.Log(x + 1e-10))) + rel * 1e-6,
+            };
+            double diff = Math.Abs(confidence[r] - expected);
+            Assert.True(diff <= tolerance + 1e-300,
+                $"{at}: {c.Algorithm} confidence {confidence[r]:R}, host {expected:R}, |Δ| {diff:E3} > allowed {tolerance:E3} (token {token})");
+        }
+    });
+
+    private static double SecondLargest(double[] p)
+    {
+        if (p.Length < 2) return 0;
+        double first = double.NegativeInfinity, second = double.NegativeInfinity;
+        foreach (double x in p)
+        {
+            if (x > first) { second = first; first = x; }
+            else if (x > second) second = x;
+        }
+        return second;
+    }
+
+    /// <summary>A confident row (p[top] = 1 − 1e-9, which float32 reads as 1.0) keeps its deficit: the assembled
+    /// confidence orders it below a surer row, as the host's double does.</summary>
+    [IlgpuFact]
+    public void Confident_rows_keep_their_order_beyond_float32()
+    {
+        var acc = IlgpuTestDevice.Kernels.Accelerator;
+        const int vocab = 50;
+        float[] logits = new float[2 * vocab];
+        for (int j = 0; j < vocab; j++) logits[j] = logits[vocab + j] = -30f;
+        logits[3] = 0f;          // row 0: rest = 49·e^-30 ≈ 4.6e-12
+        logits[vocab + 7] = 0f;
+        logits[vocab + 8] = -20f; // row 1: rest ≈ 2.1e-9, less sure
+        using var buffer = Upload(acc, logits);
+        foreach (var algorithm in new[] { DecodingAlgorithm.MaskGitPlus, DecodingAlgorithm.TopKMargin, DecodingAlgorithm.Entropy })
+        {
+            using var sampler = new DeviceSampler(IlgpuTestDevice.Kernels, vocab);
+            sampler.Begin(new SamplingRequest(algorithm, 0, null, null), 2, []);
+            sampler.Sample(buffer.View, 0, 2);
+            int[] tokens = new int[2];
+            double[] confidence = new double[2];
+            sampler.Download(tokens, confidence);
+            var host = HostSampler.Create(new GenerationOptions { Algorithm = algorithm }, vocab);
+            var want0 = host.Sample(logits.AsSpan(0, vocab), 0);
+            var want1 = host.Sample(logits.AsSpan(vocab, vocab), 0);
+            Assert.Equal([3, 7], tokens);
+            Assert.True(want0.Confidence > want1.Confidence);
+            Assert.True(confidence[0] > confidence[1], $"{algorithm}: {confidence[0]:R} should exceed {confidence[1]:R}");
+            // The host's own double sum of 1 and V tiny weights is off by up to V·2^-53 near 1.
+            double hostRounding = vocab * Math.Pow(2, -53);
+            Assert.True(Math.Abs(confidence[0] - want0.Confidence) <= 1e-6 * Math.Abs(1 - want0.Confidence) + hostRounding, $"{algorithm}: {confidence[0]:R} vs {want0.Confidence:R}");
+            Assert.True(Math.Abs(confidence[1] - want1.Confidence) <= 1e-6 * Math.Abs(1 - want1.Confidence) + hostRounding, $"{algorithm}: {confidence[1]:R} vs {want1.Confidence:R}");
+        }
+    }
+}
