@@ -25,6 +25,7 @@ public static class TrainCommand
     {
         "size", "steps", "batch", "lr", "seed", "out", "eval", "hidden", "layers", "heads", "kv-heads", "ffn",
         "rope-theta", "warmup", "weighting", "minutes", "train-puzzles", "resume", "report-every", "backend", "time-limit",
+        "precision",
     };
 
     /// <summary>Where a step runs: the managed CPU trainer, or an ILGPU device (the whole step, AdamW included).</summary>
@@ -32,7 +33,7 @@ public static class TrainCommand
     public static readonly string[] FlagOptions = { "ar" };
 
     private const string UsageLine =
-        "usage: dream train sudoku --size 4|9 [--backend cpu|ilgpu-cpu|cuda|opencl] [--steps N] [--batch N] [--lr X] [--seed S] [--out DIR] [--ar] [--eval N] [--time-limit SECONDS]";
+        "usage: dream train sudoku --size 4|9 [--backend cpu|ilgpu-cpu|cuda|opencl] [--precision bf16|f32] [--steps N] [--batch N] [--lr X] [--seed S] [--out DIR] [--ar] [--eval N] [--time-limit SECONDS]";
 
     public static int Run(CommandLine cl, TextWriter stdout, TextWriter stderr, CancellationToken cancel)
     {
@@ -60,6 +61,14 @@ public static class TrainCommand
         string backend = cl.String("backend") ?? "cpu";
         if (!Backends.Contains(backend))
             throw new UsageException($"dream train: unknown backend '{backend}' (available: {string.Join(", ", Backends)})");
+        // Mixed precision (bf16 tensor-core Linear products, f32 master weights and AdamW) is the default on CUDA only:
+        // elsewhere the tensor-core kernels run their slow portable fallback.
+        string precisionName = cl.String("precision") ?? (backend == IlgpuDevice.Cuda ? "bf16" : "f32");
+        TrainingPrecision precision;
+        try { precision = TrainingPrecisions.Parse(precisionName); }
+        catch (ArgumentException e) { throw new UsageException($"dream train: --precision: {e.Message}"); }
+        if (backend == "cpu" && precision != TrainingPrecision.Float32)
+            throw new UsageException("dream train: --precision bf16 needs an ILGPU backend (the cpu trainer is float32)");
         var weighting = ParseWeighting(cl.String("weighting") ?? "cart");
         string? outDir = cl.String("out"), resume = cl.String("resume");
 
@@ -77,7 +86,7 @@ public static class TrainCommand
         var parameters = DreamParameters<float>.Initialize(config, seed);
         using var device = OpenDevice(backend);
         using var kernels = device is null ? null : new TrainingKernels(device.Accelerator);
-        ITrainableModel<float> model = kernels is null ? new CpuTrainableModel(parameters, causal: ar) : new IlgpuTrainableModel(kernels, parameters, causal: ar);
+        ITrainableModel<float> model = kernels is null ? new CpuTrainableModel(parameters, causal: ar) : new IlgpuTrainableModel(kernels, parameters, causal: ar, precision);
         var schedule = new LearningRateSchedule(lr, warmup, steps);
         var scheduler = new NoiseScheduler { MaskTokenId = task.MaskId, Weighting = weighting };
         bool[] eligible = task.AnswerPositions();
@@ -101,7 +110,7 @@ public static class TrainCommand
 
         stdout.WriteLine(F($"model: {config.ParameterCount:N0} parameters (D {config.HiddenSize}, L {config.NumHiddenLayers}, H {config.NumAttentionHeads}/{config.NumKeyValueHeads}, F {config.IntermediateSize}), {(ar ? "autoregressive baseline (causal)" : $"masked diffusion, {Name(weighting)} weighting")}"));
         stdout.WriteLine(F($"train: {steps} steps of {batchSize} × {task.Length} tokens, lr {lr:G3} (warm-up {warmup}, cosine), seed {seed}, {Environment.ProcessorCount} cores{(minutes is { } m ? $", limit {m:G3} min" : "")}{(timeLimit is { } tl ? $", limit {tl:G4} s" : "")}"));
-        stdout.WriteLine(device is null ? "backend: cpu (managed trainer, AdamW on the host)" : F($"backend: {backend}, {device.Name} (forward, backward, clipping and AdamW on the device)"));
+        stdout.WriteLine(device is null ? "backend: cpu (managed trainer, AdamW on the host)" : F($"backend: {backend}, {device.Name} (forward, backward, clipping and AdamW on the device; Linear products in {precision.Name()}{(precision == TrainingPrecision.BFloat16 ? (kernels!.IsCuda ? " on tensor cores" : " (portable fallback)") + ", f32 accumulation and master weights" : "")})"));
         int stepTokens = batchSize * task.Length;
         var trainClock = Stopwatch.StartNew();
         double lastLoss = double.NaN, tokensPerSecond = 0;
@@ -192,7 +201,7 @@ public static class TrainCommand
                 ["objective"] = metadata["objective"],
                 ["seed"] = (long)seed, ["steps"] = trainer.Step, ["batch"] = batchSize, ["lr"] = lr, ["warmup"] = warmup,
                 ["train_puzzles"] = pool.Length, ["parameters"] = config.ParameterCount,
-                ["backend"] = device is null ? "cpu" : $"{backend} ({device.Name})",
+                ["backend"] = device is null ? "cpu" : $"{backend} ({device.Name}), {precision.Name()} Linear products",
                 ["train_seconds"] = Math.Round(trainTime.TotalSeconds, 1), ["tokens_per_second"] = Math.Round(tokensPerSecond),
                 ["final_loss"] = Math.Round(lastLoss, 5), ["cores"] = Environment.ProcessorCount,
                 ["eval_puzzles"] = score?.Puzzles, ["eval_solved"] = score?.SolvedFraction, ["eval_cells"] = score?.CellAccuracy,

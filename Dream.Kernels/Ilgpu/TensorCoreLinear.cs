@@ -97,10 +97,10 @@ public static class TensorCoreLinear
     // The kernel. Register names (tcc*, tca*, tcb*) are declared once at the top; the assembly strings below name
     // them literally because PTX has no indexed registers.
 
-    private const string DeclareRegisters =
+    internal const string DeclareRegisters =
         ".reg .f32 tcc<128>;\n.reg .b32 tca<32>;\n.reg .b32 tcb<32>;\n";
 
-    private const string ZeroAccumulators =
+    internal const string ZeroAccumulators =
         "mov.f32 tcc0, 0f00000000; mov.f32 tcc1, 0f00000000; mov.f32 tcc2, 0f00000000; mov.f32 tcc3, 0f00000000;\n" +
         "mov.f32 tcc4, 0f00000000; mov.f32 tcc5, 0f00000000; mov.f32 tcc6, 0f00000000; mov.f32 tcc7, 0f00000000;\n" +
         "mov.f32 tcc8, 0f00000000; mov.f32 tcc9, 0f00000000; mov.f32 tcc10, 0f00000000; mov.f32 tcc11, 0f00000000;\n" +
@@ -137,25 +137,25 @@ public static class TensorCoreLinear
     // Fragments of both 16-wide k halves of a step (registers tca/tcb 0–15 for the first, 16–31 for the second),
     // so the second half's ldmatrix can overlap the first half's mma. LoadA{h}{i}: a0..a3 of the warp's 16-row
     // slice i; LoadB{h}{p}: b0, b1 of its 8-feature slices 2p and 2p + 1.
-    private const string LoadA00 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca0,tca1,tca2,tca3}, [%0];";
-    private const string LoadA01 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca4,tca5,tca6,tca7}, [%0];";
-    private const string LoadA02 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca8,tca9,tca10,tca11}, [%0];";
-    private const string LoadA03 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca12,tca13,tca14,tca15}, [%0];";
-    private const string LoadB00 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb0,tcb1,tcb2,tcb3}, [%0];";
-    private const string LoadB01 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb4,tcb5,tcb6,tcb7}, [%0];";
-    private const string LoadB02 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb8,tcb9,tcb10,tcb11}, [%0];";
-    private const string LoadB03 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb12,tcb13,tcb14,tcb15}, [%0];";
-    private const string LoadA10 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca16,tca17,tca18,tca19}, [%0];";
-    private const string LoadA11 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca20,tca21,tca22,tca23}, [%0];";
-    private const string LoadA12 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca24,tca25,tca26,tca27}, [%0];";
-    private const string LoadA13 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca28,tca29,tca30,tca31}, [%0];";
-    private const string LoadB10 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb16,tcb17,tcb18,tcb19}, [%0];";
-    private const string LoadB11 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb20,tcb21,tcb22,tcb23}, [%0];";
-    private const string LoadB12 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb24,tcb25,tcb26,tcb27}, [%0];";
-    private const string LoadB13 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb28,tcb29,tcb30,tcb31}, [%0];";
+    internal const string LoadA00 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca0,tca1,tca2,tca3}, [%0];";
+    internal const string LoadA01 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca4,tca5,tca6,tca7}, [%0];";
+    internal const string LoadA02 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca8,tca9,tca10,tca11}, [%0];";
+    internal const string LoadA03 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca12,tca13,tca14,tca15}, [%0];";
+    internal const string LoadB00 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb0,tcb1,tcb2,tcb3}, [%0];";
+    internal const string LoadB01 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb4,tcb5,tcb6,tcb7}, [%0];";
+    internal const string LoadB02 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb8,tcb9,tcb10,tcb11}, [%0];";
+    internal const string LoadB03 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb12,tcb13,tcb14,tcb15}, [%0];";
+    internal const string LoadA10 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca16,tca17,tca18,tca19}, [%0];";
+    internal const string LoadA11 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca20,tca21,tca22,tca23}, [%0];";
+    internal const string LoadA12 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca24,tca25,tca26,tca27}, [%0];";
+    internal const string LoadA13 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tca28,tca29,tca30,tca31}, [%0];";
+    internal const string LoadB10 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb16,tcb17,tcb18,tcb19}, [%0];";
+    internal const string LoadB11 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb20,tcb21,tcb22,tcb23}, [%0];";
+    internal const string LoadB12 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb24,tcb25,tcb26,tcb27}, [%0];";
+    internal const string LoadB13 = "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {tcb28,tcb29,tcb30,tcb31}, [%0];";
 
     // Slice (i, j) of the warp's 64 × 64 tile accumulates in tcc[4·(8i + j) ..]; Multiply{h} uses half h's fragments.
-    private const string Multiply0 =
+    internal const string Multiply0 =
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc0,tcc1,tcc2,tcc3}, {tca0,tca1,tca2,tca3}, {tcb0,tcb1}, {tcc0,tcc1,tcc2,tcc3};\n" +
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc4,tcc5,tcc6,tcc7}, {tca0,tca1,tca2,tca3}, {tcb2,tcb3}, {tcc4,tcc5,tcc6,tcc7};\n" +
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc8,tcc9,tcc10,tcc11}, {tca0,tca1,tca2,tca3}, {tcb4,tcb5}, {tcc8,tcc9,tcc10,tcc11};\n" +
@@ -188,7 +188,7 @@ public static class TensorCoreLinear
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc116,tcc117,tcc118,tcc119}, {tca12,tca13,tca14,tca15}, {tcb10,tcb11}, {tcc116,tcc117,tcc118,tcc119};\n" +
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc120,tcc121,tcc122,tcc123}, {tca12,tca13,tca14,tca15}, {tcb12,tcb13}, {tcc120,tcc121,tcc122,tcc123};\n" +
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc124,tcc125,tcc126,tcc127}, {tca12,tca13,tca14,tca15}, {tcb14,tcb15}, {tcc124,tcc125,tcc126,tcc127};\n";
-    private const string Multiply1 =
+    internal const string Multiply1 =
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc0,tcc1,tcc2,tcc3}, {tca16,tca17,tca18,tca19}, {tcb16,tcb17}, {tcc0,tcc1,tcc2,tcc3};\n" +
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc4,tcc5,tcc6,tcc7}, {tca16,tca17,tca18,tca19}, {tcb18,tcb19}, {tcc4,tcc5,tcc6,tcc7};\n" +
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc8,tcc9,tcc10,tcc11}, {tca16,tca17,tca18,tca19}, {tcb20,tcb21}, {tcc8,tcc9,tcc10,tcc11};\n" +

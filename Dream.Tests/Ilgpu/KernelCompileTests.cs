@@ -114,6 +114,29 @@ public class KernelCompileTests
         Assert.DoesNotContain(".local", ptx[loopStart..loopEnd]);
     }
 
+    /// <summary>
+    /// The trainer's tensor-core GEMM (Training.TensorCoreGemm): 64 mma.sync per 32-wide step from TensorCoreLinear's
+    /// named registers, 16 fragment loads per step in each layout (plain ldmatrix for KContiguous operands, .trans
+    /// for KMajor ones; the layout branch is uniform per launch), 16 cp.async (the copy helper inlined for the
+    /// prologue and the loop, two operands × four chunks), and no local memory between the first and the last wait
+    /// for copies. The PTX is written next to the test assembly for reading.
+    /// </summary>
+    [Fact]
+    public void TrainingTensorCoreGemmKeepsItsTileInRegisters()
+    {
+        string ptx = Ptx("Training.TensorCoreGemm.Kernel");
+        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "Training.TensorCoreGemm.Kernel.ptx"), ptx);
+        Assert.Equal(64, CountOf(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
+        Assert.Equal(16, CountOf(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16"));
+        Assert.Equal(16, CountOf(ptx, "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"));
+        Assert.Equal(1, CountOf(ptx, ".reg .f32 tcc<128>;"));
+        Assert.Equal(16, CountOf(ptx, "cp.async.cg.shared.global"));
+        int loopStart = ptx.IndexOf("cp.async.wait_group 1", StringComparison.Ordinal);
+        int loopEnd = ptx.IndexOf("cp.async.wait_group 0", StringComparison.Ordinal);
+        Assert.True(loopStart > 0 && loopEnd > loopStart, "main loop not found in the PTX");
+        Assert.DoesNotContain(".local", ptx[loopStart..loopEnd]);
+    }
+
     private static int CountOf(string text, string what)
     {
         int count = 0;

@@ -27,12 +27,17 @@ public sealed class TrainingKernels : IDisposable
     /// <summary>Groups of the gradient-norm reduction (its partials are read back).</summary>
     public int NormGroups { get; }
 
+    /// <summary>True on CUDA: the tensor-core products take their mma.sync path (elsewhere their portable fallback).</summary>
+    public bool IsCuda { get; }
+
     /// <summary>A one-element buffer passed where a kernel's optional input is absent.</summary>
     public ArrayView<float> Dummy => _dummy.View;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _dummy;
     private MemoryBuffer1D<float, Stride1D.Dense> _scratch;
 
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, MatMulShape> MatMulKernelLoaded;
+    internal readonly Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, GemmShape> TensorCoreGemmLoaded;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<ushort>> CastToBf16;
     internal readonly Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> SumSlices;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> ColumnPartial;
     internal readonly Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> ColumnFinish;
@@ -62,11 +67,14 @@ public sealed class TrainingKernels : IDisposable
         MatMulTile = Math.Min(MatMul.MaxBlock / 4, PowerOfTwoAtMost((int)Math.Sqrt(limit)));
         TargetGroups = 4 * Math.Max(1, accelerator.NumMultiprocessors);
         NormGroups = Math.Min(1024, TargetGroups);
+        IsCuda = accelerator is ILGPU.Runtime.Cuda.CudaAccelerator;
         _dummy = accelerator.Allocate1D<float>(1);
         _scratch = accelerator.Allocate1D<float>(1);
 
         var a = accelerator;
         MatMulKernelLoaded = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, MatMulShape>(MatMul.Kernel);
+        TensorCoreGemmLoaded = a.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, GemmShape>(TensorCoreGemm.Kernel);
+        CastToBf16 = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<ushort>>(Training.CastToBf16.Kernel);
         SumSlices = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(MatMul.SumSlicesKernel);
         ColumnPartial = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(ColumnSum.PartialKernel);
         ColumnFinish = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(ColumnSum.FinishKernel);
@@ -116,6 +124,8 @@ public sealed class TrainingKernels : IDisposable
     [
         (Method(typeof(MatMul), nameof(MatMul.Kernel)), true),
         (Method(typeof(MatMul), nameof(MatMul.SumSlicesKernel)), false),
+        (Method(typeof(TensorCoreGemm), nameof(TensorCoreGemm.Kernel)), true),
+        (Method(typeof(CastToBf16), nameof(Training.CastToBf16.Kernel)), false),
         (Method(typeof(ColumnSum), nameof(ColumnSum.PartialKernel)), false),
         (Method(typeof(ColumnSum), nameof(ColumnSum.FinishKernel)), false),
         (Method(typeof(Embedding), nameof(Embedding.BackwardKernel)), false),

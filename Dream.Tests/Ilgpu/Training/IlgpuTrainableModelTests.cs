@@ -62,6 +62,56 @@ public class IlgpuTrainableModelTests
     }
 
     /// <summary>
+    /// Mixed precision (<see cref="TrainingPrecision.BFloat16"/>: every Linear product on bf16 copies of its operands,
+    /// f32 accumulation) against the same float64 oracle. Rounding an operand to bf16 moves it by at most
+    /// u_bf = 2^-9 relative, so one product moves by at most 2·u_bf·Σ|a·b|; a gradient passes through at most
+    /// ~8 such products on its way back from the loss (lm_head, the layer's Linear inputs and outputs, both
+    /// directions), so the bound is 16·u_bf of the tensor's largest oracle gradient (plus 1e-5 absolute) per
+    /// element, and 8·u_bf·max(1, |loss|) for the loss. (The f32 path is held to 2e-3 above; this one is ~15× looser,
+    /// which still catches a wrong operand layout, a missing slice or a dropped accumulation by orders of magnitude.)
+    /// </summary>
+    [IlgpuTheory]
+    [MemberData(nameof(Shapes))]
+    public void MixedPrecisionLossAndGradientsStayNearTheOracle(int shape, bool tied, bool causal)
+    {
+        var config = Config(shape, tied);
+        // On CUDA the tensor-core copies need 16-byte rows: widen the tiny model to multiples of 8.
+        if (TrainingCheck.TrainKernels.IsCuda)
+            config = config with { HiddenSize = 8 * config.NumAttentionHeads, IntermediateSize = 16 };
+        ulong seed = (ulong)(17 + shape);
+        var parameters = DreamParameters<float>.Initialize(config, seed, std: 0.3);
+        var oracleParameters = DreamParameters<double>.Zeros(config);
+        for (int i = 0; i < parameters.Tensors.Count; i++)
+            for (int j = 0; j < parameters.Tensors[i].Data.Length; j++)
+                oracleParameters.Tensors[i].Data[j] = parameters.Tensors[i].Data[j];
+        var batch = TrainingFixtures.NoisedBatch(config, batch: 2 + shape, length: 5 + 2 * shape, seed);
+
+        var gradients = DreamParameters<float>.Zeros(config);
+        var oracleGradients = DreamParameters<double>.Zeros(config);
+        using var model = new IlgpuTrainableModel(TrainingCheck.TrainKernels, parameters, causal, TrainingPrecision.BFloat16);
+        double loss = model.LossAndGradients(batch, gradients);
+        double oracleLoss = new TrainableModel<double>(oracleParameters, causal).LossAndGradients(batch, oracleGradients);
+
+        const double UBf16 = 1.0 / 512;
+        Assert.True(Math.Abs(loss - oracleLoss) <= 8 * UBf16 * Math.Max(1, Math.Abs(oracleLoss)), $"loss: bf16 {loss:R}, oracle {oracleLoss:R}");
+        double worst = 0;
+        for (int i = 0; i < gradients.Tensors.Count; i++)
+        {
+            var fast = gradients.Tensors[i].Data;
+            var oracle = oracleGradients.Tensors[i].Data;
+            double scale = oracle.Max(Math.Abs);
+            for (int j = 0; j < fast.Length; j++)
+            {
+                double error = Math.Abs(fast[j] - oracle[j]);
+                worst = Math.Max(worst, error / Math.Max(scale, 1e-30));
+                Assert.True(error <= 1e-5 + 16 * UBf16 * scale,
+                    $"{gradients.Tensors[i].Name}[{j}]: bf16 {fast[j]:R}, oracle {oracle[j]:R} (tensor max {scale:G3})");
+            }
+        }
+        Assert.True(worst > 0, "the mixed-precision path rounded nothing: is it really running?");
+    }
+
+    /// <summary>
     /// Three steps through <see cref="Trainer"/>: on the device (norm, clipping and AdamW there) and on the host
     /// (CpuTrainableModel, host clipping and AdamW) from the same initial parameters and batches; parameters and
     /// moments agree within 1e-4 (float32 rounding through three updates whose step size is lr·m̂/√v̂, so a rounding
