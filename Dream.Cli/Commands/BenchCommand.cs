@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Dream.Cli.Bench;
 using Dream.Core.Checkpoint;
+using Dream.Core.Generation;
 using Dream.Core.Model;
 
 namespace Dream.Cli.Commands;
@@ -10,11 +11,14 @@ namespace Dream.Cli.Commands;
 /// `dream bench --backend NAME [--kernels auto|f32|tensor-core] (--model DIR | --random-weights --shape dream-7b|planner) [--lens 256,512]
 /// [--reps N] [--workdir DIR]`: milliseconds per forward over the whole sequence (logits for every position, as
 /// the PyTorch baseline times it), TFLOP/s, and the ratio to the compute floor at a given TFLOP/s (`--peak`,
-/// default 782: cuBLAS bf16 measured on an H200).
+/// default 782: cuBLAS bf16 measured on an H200). `--gen NEWxSTEPS` adds the whole loop as the PyTorch baseline
+/// runs it: a 64-token random prompt, NEW masks, STEPS steps of entropy decoding at temperature 0 through
+/// <see cref="DiffusionGenerator"/> (sampling and reveal on the device where the backend offers it), timed after
+/// one warm-up generation; new tokens per second and ms per step.
 /// </summary>
 public static class BenchCommand
 {
-    public static readonly string[] ValueOptions = { "backend", "kernels", "model", "shape", "lens", "reps", "workdir", "peak", "seed" };
+    public static readonly string[] ValueOptions = { "backend", "kernels", "model", "shape", "lens", "reps", "workdir", "peak", "seed", "gen" };
     public static readonly string[] FlagOptions = { "random-weights" };
 
     public static int Run(CommandLine cl, CliContext io)
@@ -84,12 +88,32 @@ public static class BenchCommand
                     $"| {length} | {ms:0.0} | {flops / (ms * 1e-3) / 1e12:0.0##} | {floorMs:0.0##} | {ms / floorMs:0.00} |"));
                 io.Out.Flush();
             }
+            if (cl.String("gen") is { } gen) Generate(model, gen, io);
             return 0;
         }
         finally
         {
             if (tempDir is not null) Directory.Delete(tempDir, recursive: true);
         }
+    }
+
+    private static void Generate(IForwardModel model, string spec, CliContext io)
+    {
+        string[] parts = spec.Split('x');
+        if (parts.Length != 2 || !int.TryParse(parts[0], CultureInfo.InvariantCulture, out int newTokens) || !int.TryParse(parts[1], CultureInfo.InvariantCulture, out int steps)
+            || newTokens < 1 || steps < 1)
+            throw new UsageException($"dream bench: --gen takes NEWxSTEPS (e.g. 256x256), got '{spec}'");
+        var c = model.Config;
+        var random = new Random(2);
+        var prompt = new PromptBatch([Enumerable.Range(0, 64).Select(_ => random.Next(Math.Min(1000, c.VocabSize))).ToArray()]);
+        var options = new GenerationOptions { MaxNewTokens = newTokens, Steps = steps, Algorithm = DecodingAlgorithm.Entropy };
+        var generator = new DiffusionGenerator(model);
+        generator.Generate(prompt, options, cancellationToken: io.Cancel);   // warm-up
+        var clock = Stopwatch.StartNew();
+        generator.Generate(prompt, options, cancellationToken: io.Cancel);
+        double seconds = clock.Elapsed.TotalSeconds;
+        io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"generate: 64-token prompt, {newTokens} new tokens, {steps} steps, entropy: {seconds:0.000} s, {newTokens / seconds:0.0} tok/s, {1000 * seconds / steps:0.00} ms/step"));
     }
 
     /// <summary>Multiply-adds ×2 of one forward: every linear layer, attention's two products, lm_head for all rows.</summary>

@@ -21,6 +21,8 @@ namespace Dream.Kernels.Ilgpu;
 ///              act = bf16(silu(m·Wgᵀ) ∘ (m·Wuᵀ))  [N, F]              TensorCoreLinear (SwiGlu, gate/up interleaved)
 ///              h += act·Wdᵀ                                           TensorCoreLinear (AddInto)
 ///   requested rows → RowGather → bf16(RmsNorm_final) → lm_head → logits [rows, V] f32
+///   → to the host (<see cref="Forward"/>), or sampled on the device (<see cref="ForwardSample"/>,
+///     <see cref="ForwardSampleReveal"/>: <see cref="DeviceSampler"/>)
 ///
 /// Seven launches per layer. Weights are uploaded once as bf16 (q, k, v concatenated; gate and up interleaved in
 /// blocks of eight rows); activations live in one <see cref="TensorCoreRunState"/> per (batch, length); one stream.
@@ -28,7 +30,7 @@ namespace Dream.Kernels.Ilgpu;
 /// kernels take their portable fallbacks, which is how CI tests this model.
 /// Needs D and F to be multiples of 32 (every Dream shape is); see <see cref="Supports"/>.
 /// </summary>
-public sealed class TensorCoreModel : IForwardModel
+public sealed class TensorCoreModel : ISamplingForwardModel
 {
     private sealed class Layer : IDisposable
     {
@@ -50,6 +52,7 @@ public sealed class TensorCoreModel : IForwardModel
     private readonly Layer[] _layers;
     private readonly float _eps;
     private TensorCoreRunState? _state;
+    private DeviceSampler? _sampler;
 
     public DreamConfig Config { get; }
     public string BackendName { get; }
@@ -125,7 +128,7 @@ public sealed class TensorCoreModel : IForwardModel
     public void Forward(ForwardInput input, ReadOnlySpan<int> rows, Span<float> logits)
     {
         ForwardChecks.Validate(Config, input, rows, logits.Length);
-        Run(input, rows, logits, copyLogits: true);
+        Run(input, rows, logits, null, copyLogits: true);
     }
 
     /// <summary>
@@ -135,10 +138,39 @@ public sealed class TensorCoreModel : IForwardModel
     public void ForwardOnDevice(ForwardInput input, ReadOnlySpan<int> rows)
     {
         ForwardChecks.Validate(Config, input, rows, (long)rows.Length * Config.VocabSize);
-        Run(input, rows, default, copyLogits: false);
+        Run(input, rows, default, null, copyLogits: false);
     }
 
-    private void Run(ForwardInput input, ReadOnlySpan<int> rows, Span<float> logits, bool copyLogits)
+    /// <summary>Forward, then `sample_tokens` on the device for every requested row (<see cref="DeviceSampler"/>).</summary>
+    public void ForwardSample(ForwardInput input, ReadOnlySpan<int> rows, SamplingRequest request, ReadOnlySpan<double> uniforms,
+        Span<int> tokens, Span<double> confidence)
+    {
+        ForwardChecks.Validate(Config, input, rows, (long)rows.Length * Config.VocabSize);
+        var sampler = _sampler ??= new DeviceSampler(_kernels, Config.VocabSize);
+        sampler.Begin(request, rows.Length, uniforms);
+        Run(input, rows, default, sampler, copyLogits: false);
+        sampler.Download(tokens, confidence);
+    }
+
+    /// <summary>Forward, sample, and reveal on the device; the device canvas is the run state's ids, which hold
+    /// exactly the canvas just forwarded (the next forward uploads the host canvas again).</summary>
+    public void ForwardSampleReveal(ForwardInput input, ReadOnlySpan<int> positions, ReadOnlySpan<int> rows, ReadOnlySpan<int> rowStart,
+        ReadOnlySpan<int> revealCounts, SamplingRequest request, ReadOnlySpan<double> uniforms, Span<int> canvas)
+    {
+        ForwardChecks.Validate(Config, input, rows, (long)rows.Length * Config.VocabSize);
+        if (positions.Length != rows.Length)
+            throw new ArgumentException($"{positions.Length} positions for {rows.Length} rows", nameof(positions));
+        if (revealCounts.Length != input.Batch)
+            throw new ArgumentException($"{revealCounts.Length} reveal counts for a batch of {input.Batch}", nameof(revealCounts));
+        var sampler = _sampler ??= new DeviceSampler(_kernels, Config.VocabSize);
+        sampler.Begin(request, rows.Length, uniforms);
+        var s = Run(input, rows, default, sampler, copyLogits: false);
+        sampler.Reveal(s.Inputs.Ids, positions, rowStart, revealCounts, canvas);
+    }
+
+    /// <summary>The layers, then per chunk of requested rows the final norm and lm_head, whose logits go to the host
+    /// (<paramref name="copyLogits"/>), to the <paramref name="sampler"/>, or nowhere.</summary>
+    private TensorCoreRunState Run(ForwardInput input, ReadOnlySpan<int> rows, Span<float> logits, DeviceSampler? sampler, bool copyLogits)
     {
         var c = Config;
         int n = input.Batch * input.Length, d = c.HiddenSize, f = c.IntermediateSize, kv = c.KvDim, dh = c.HeadDim;
@@ -172,9 +204,11 @@ public sealed class TensorCoreModel : IForwardModel
             RowGather.Forward(k, s.H, rowIds, s.Selected, count, d);
             RmsNorm.ForwardToBf16(k, s.Selected, _finalNorm.View, _eps, s.SelectedBf16, count, d);
             TensorCoreLinear.Forward(k, s.SelectedBf16, _lmHead.Bf16, null, LinearEpilogue.Store, s.Logits, default, count, d, vocab);
-            if (copyLogits) s.Logits.SubView(0, (long)count * vocab).CopyToCPU(k.Accelerator.DefaultStream, logits.Slice(start * vocab, count * vocab));
+            if (sampler is not null) sampler.Sample(s.Logits, start, count);
+            else if (copyLogits) s.Logits.SubView(0, (long)count * vocab).CopyToCPU(k.Accelerator.DefaultStream, logits.Slice(start * vocab, count * vocab));
         }
         k.Accelerator.Synchronize();
+        return s;
     }
 
     private TensorCoreRunState NewState(int batch, int length)
@@ -188,6 +222,7 @@ public sealed class TensorCoreModel : IForwardModel
     public void Dispose()
     {
         _state?.Dispose();
+        _sampler?.Dispose();
         foreach (var l in _layers) l.Dispose();
         _embedding.Dispose();
         if (!_tied) _lmHead.Dispose();
