@@ -388,7 +388,10 @@ public static class TensorCoreLinear
         {
             // Features feature..+1 are gate rows, feature+8..+9 the matching up rows: output column
             // (feature − feature mod 16)/2 + feature mod 8.
+            // Feature blocks past 2F (the last group of a layer whose 2F is not a multiple of 128) hold zeros and
+            // would land in the next row: skip them.
             int width = outFeatures / 2, column = ((feature >> 4) << 3) + (feature & 7);
+            if (column >= width) return;
             if (row < tokens) StoreSwiGlu(yBf16, (long)row * width + column, d0, e0, d1, e1);
             if (row + 8 < tokens) StoreSwiGlu(yBf16, (long)(row + 8) * width + column, d2, e2, d3, e3);
             return;
