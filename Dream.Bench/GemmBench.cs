@@ -67,11 +67,13 @@ public static class GemmBench
         bias.MemSetToZero();
         using var yF32 = acc.Allocate1D<float>(maxY);
         using var yBf16 = acc.Allocate1D<ushort>(maxY / 2 + 1);
+        long workspaceLength = lens.SelectMany(len => shapes.Select(s => TensorCoreLinear.WorkspaceLength(kernels, s.FixedTokens ?? Math.Max(len / scale, 1), s.In, s.Out))).Max();
+        using var workspace = acc.Allocate1D<float>(Math.Max(workspaceLength, 1));
         acc.Synchronize();
 
         bool ok = true;
-        Console.WriteLine("| shape | T | In | Out | epilogue | ms | TFLOP/s | max rel. error (sampled) |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| shape | T | In | Out | epilogue | split-K | ms | TFLOP/s | max rel. error (sampled) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         foreach (int len in lens)
         {
             foreach (var s in shapes)
@@ -84,7 +86,7 @@ public static class GemmBench
                 {
                     if (s.Epilogue == LinearEpilogue.AddInto) yF32.View.SubView(0, (long)tokens * s.Out).MemSetToZero(acc.DefaultStream);
                     TensorCoreLinear.Forward(kernels, xs, ws, s.Epilogue == LinearEpilogue.Store ? bias.View.SubView(0, s.Out) : null, s.Epilogue,
-                        yF32.View.SubView(0, (long)tokens * s.Out), yBf16.View.SubView(0, (long)tokens * s.Out / 2 + 1), tokens, s.In, s.Out);
+                        yF32.View.SubView(0, (long)tokens * s.Out), yBf16.View.SubView(0, (long)tokens * s.Out / 2 + 1), tokens, s.In, s.Out, workspace.View);
                 }
                 Launch();
                 acc.Synchronize();
@@ -100,7 +102,7 @@ public static class GemmBench
                 double ms = watch.Elapsed.TotalMilliseconds / n;
                 double tflops = 2.0 * tokens * s.In * s.Out / (ms * 1e-3) / 1e12;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {s.Name} | {tokens} | {s.In} | {s.Out} | {s.Epilogue} | {ms:F3} | {tflops:F1} | {error:E2}{(good ? "" : " FAIL")} |"));
+                    $"| {s.Name} | {tokens} | {s.In} | {s.Out} | {s.Epilogue} | {TensorCoreLinear.ChooseSplits(kernels, tokens, s.In, s.Out)} | {ms:F3} | {tflops:F1} | {error:E2}{(good ? "" : " FAIL")} |"));
             }
         }
         Console.WriteLine(ok ? "all checks passed" : "CHECK FAILED");

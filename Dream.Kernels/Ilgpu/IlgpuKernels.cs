@@ -60,7 +60,8 @@ public sealed class IlgpuKernels : IDisposable
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> SwiGlu;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>> ResidualAdd;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> RowGather;
-    internal readonly Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int> TensorCoreLinear;
+    internal readonly Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int> TensorCoreLinear;
+    internal readonly Action<Index1D, ArrayView<float>, int, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, int, int> TensorCoreLinearReduce;
     internal readonly Action<KernelConfig, ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>> TokenSampler;
     internal readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>> PositionSelector;
 
@@ -92,7 +93,8 @@ public sealed class IlgpuKernels : IDisposable
         SwiGlu = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Ilgpu.SwiGlu.Kernel);
         ResidualAdd = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(Ilgpu.ResidualAdd.Kernel);
         RowGather = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.RowGather.Kernel);
-        TensorCoreLinear = accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int>(Ilgpu.TensorCoreLinear.Kernel);
+        TensorCoreLinear = accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int>(Ilgpu.TensorCoreLinear.Kernel);
+        TensorCoreLinearReduce = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, int, int>(Ilgpu.TensorCoreLinear.KernelReduce);
         TokenSampler = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(Ilgpu.TokenSampler.Kernel);
         PositionSelector = accelerator.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>>(Ilgpu.PositionSelector.Kernel);
     }
@@ -116,6 +118,7 @@ public sealed class IlgpuKernels : IDisposable
         (Method(typeof(ResidualAdd), nameof(Ilgpu.ResidualAdd.Kernel)), false),
         (Method(typeof(RowGather), nameof(Ilgpu.RowGather.Kernel)), false),
         (Method(typeof(TensorCoreLinear), nameof(Ilgpu.TensorCoreLinear.Kernel)), true),
+        (Method(typeof(TensorCoreLinear), nameof(Ilgpu.TensorCoreLinear.KernelReduce)), false),
         (Method(typeof(TokenSampler), nameof(Ilgpu.TokenSampler.Kernel)), true),
         (Method(typeof(PositionSelector), nameof(Ilgpu.PositionSelector.Kernel)), true),
     ];

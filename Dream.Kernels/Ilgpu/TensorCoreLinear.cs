@@ -24,6 +24,9 @@ namespace Dream.Kernels.Ilgpu;
 /// `ldmatrix.x4`, then issues 2 × 32 `mma.sync.m16n8k16` into 128 f32 accumulators per thread, kept in PTX registers named in the assembly text
 /// (ILGPU does not unroll loops, and C# arrays would live in slow local memory). The block grid runs tokens fastest, so the
 /// groups that share a weight tile run together and each weight is read from memory about once.
+/// A grid too small to keep two groups on every multiprocessor (the 3584-wide projections at a few hundred tokens)
+/// is split along In (split-K, <see cref="ChooseSplits"/>): slice z of the grid's third axis multiplies its share of
+/// In into a workspace, and <see cref="KernelReduce"/> adds the slices in order and applies the epilogue.
 /// Everywhere else (the CPU simulator, OpenCL) the same kernel takes a plain fallback: each thread computes whole
 /// outputs of the block as f32 dot products of the bf16 inputs, in ascending In order.
 ///
@@ -52,8 +55,11 @@ public static class TensorCoreLinear
     /// <param name="bias">[Out] f32, or null.</param>
     /// <param name="yF32">[T, Out] f32 for Store and AddInto (unused for SwiGlu).</param>
     /// <param name="yBf16">[T, Out/2] bf16 bits for SwiGlu (unused otherwise).</param>
+    /// <param name="workspace">f32 scratch for split-K partial sums (<see cref="WorkspaceLength"/>), or empty: no split.</param>
+    /// <param name="splits">Split-K count; null chooses (<see cref="ChooseSplits"/>).</param>
     public static void Forward(IlgpuKernels kernels, ArrayView<ushort> x, ArrayView<ushort> weight, ArrayView<float>? bias,
-        LinearEpilogue epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16, int tokens, int inFeatures, int outFeatures)
+        LinearEpilogue epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16, int tokens, int inFeatures, int outFeatures,
+        ArrayView<float> workspace = default, int? splits = null)
     {
         if (tokens == 0 || outFeatures == 0) return;
         if (inFeatures % TileIn != 0)
@@ -63,17 +69,64 @@ public static class TensorCoreLinear
         if (x.Length < (long)tokens * inFeatures || weight.Length < (long)outFeatures * inFeatures)
             throw new ArgumentException($"x [{tokens}, {inFeatures}] or W [{outFeatures}, {inFeatures}] is larger than its buffer");
 
+        int totalSteps = inFeatures / TileIn;
+        int split = Math.Clamp(splits ?? ChooseSplits(kernels, tokens, inFeatures, outFeatures), 1, totalSteps);
+        int stepsPerSplit = (totalSteps + split - 1) / split;
+        split = (totalSteps + stepsPerSplit - 1) / stepsPerSplit;
+        if (split > 1 && workspace.Length < (long)split * tokens * outFeatures)
+        {
+            if (splits is not null) throw new ArgumentException($"{split}-way split-K needs a workspace of {(long)split * tokens * outFeatures} floats", nameof(workspace));
+            split = 1;
+            stepsPerSplit = totalSteps;
+        }
+
         bool cuda = kernels.IsCuda;
         int group = cuda ? CudaGroupSize : kernels.ReductionGroupSize;
         var config = new KernelConfig(
-            new Index2D((tokens + TileTokens - 1) / TileTokens, (outFeatures + TileFeatures - 1) / TileFeatures),
-            new Index2D(group, 1),
+            new Index3D((tokens + TileTokens - 1) / TileTokens, (outFeatures + TileFeatures - 1) / TileFeatures, split),
+            new Index3D(group, 1, 1),
             SharedMemoryConfig.RequestDynamic<byte>(cuda ? SharedBytes : 16));
         long xAddress = cuda ? Ptx.DeviceAddress(x) : 0, wAddress = cuda ? Ptx.DeviceAddress(weight) : 0;
-        kernels.TensorCoreLinear(config, x, weight, bias ?? kernels.Dummy, bias is null ? 0 : 1, (int)epilogue,
-            yF32.Length > 0 ? yF32 : kernels.Dummy, yBf16.Length > 0 ? yBf16 : kernels.DummyBf16,
-            xAddress, wAddress, tokens, inFeatures, outFeatures);
+        var biasView = bias ?? kernels.Dummy;
+        int hasBias = bias is null ? 0 : 1;
+        var f32 = yF32.Length > 0 ? yF32 : kernels.Dummy;
+        var bf16 = yBf16.Length > 0 ? yBf16 : kernels.DummyBf16;
+        if (split == 1)
+        {
+            kernels.TensorCoreLinear(config, x, weight, biasView, hasBias, (int)epilogue, f32, bf16, xAddress, wAddress, tokens, inFeatures, outFeatures, stepsPerSplit);
+            return;
+        }
+        // Each slice of In writes its raw partial sums; one pass adds them in slice order and applies the epilogue.
+        kernels.TensorCoreLinear(config, x, weight, biasView, hasBias, Partial, workspace, bf16, xAddress, wAddress, tokens, inFeatures, outFeatures, stepsPerSplit);
+        long outputs = epilogue == LinearEpilogue.SwiGlu ? (long)tokens * (outFeatures / 2) : (long)tokens * outFeatures;
+        kernels.TensorCoreLinearReduce((int)outputs, workspace, split, biasView, hasBias, (int)epilogue, f32, bf16, tokens, outFeatures);
     }
+
+    /// <summary>
+    /// Split-K count for a product on this device: groups fill at most two per multiprocessor at a time (48 KB of
+    /// shared memory and ~200 registers per thread each), so a grid below that leaves tensor cores idle — e.g. the
+    /// 3584-wide O and down projections at 512 tokens make 112 groups for 132 multiprocessors. Split In until about
+    /// two groups per multiprocessor are busy, at most 4 ways and at least 16 steps of In per slice. Off CUDA: 1.
+    /// </summary>
+    public static int ChooseSplits(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures)
+    {
+        if (!kernels.IsCuda) return 1;
+        long groups = (long)((tokens + TileTokens - 1) / TileTokens) * ((outFeatures + TileFeatures - 1) / TileFeatures);
+        long target = 2L * kernels.Accelerator.NumMultiprocessors;
+        if (groups >= target) return 1;
+        int split = (int)Math.Min(4, (target + groups - 1) / groups);
+        return Math.Max(1, Math.Min(split, inFeatures / TileIn / 16));
+    }
+
+    /// <summary>Floats of workspace <see cref="Forward"/> needs for this product with the splits it would choose.</summary>
+    public static long WorkspaceLength(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures)
+    {
+        int split = ChooseSplits(kernels, tokens, inFeatures, outFeatures);
+        return split > 1 ? (long)split * tokens * outFeatures : 0;
+    }
+
+    /// <summary>The internal epilogue of a split product: raw partial sums into the workspace [split, T, Out].</summary>
+    private const int Partial = 3;
 
     /// <summary>
     /// Interleaves gate [F, In] and up [F, In] into the [2F, In] layout the SwiGlu epilogue reads: blocks of eight
@@ -223,18 +276,22 @@ public static class TensorCoreLinear
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {tcc124,tcc125,tcc126,tcc127}, {tca28,tca29,tca30,tca31}, {tcb30,tcb31}, {tcc124,tcc125,tcc126,tcc127};\n";
 
     internal static void Kernel(ArrayView<ushort> x, ArrayView<ushort> weight, ArrayView<float> bias, int hasBias, int epilogue,
-        ArrayView<float> yF32, ArrayView<ushort> yBf16, long xAddress, long wAddress, int tokens, int inFeatures, int outFeatures)
+        ArrayView<float> yF32, ArrayView<ushort> yBf16, long xAddress, long wAddress, int tokens, int inFeatures, int outFeatures, int stepsPerSplit)
     {
         var dynamicShared = SharedMemory.GetDynamic<byte>();
         // Keeps the dynamic shared-memory symbol declared (the CUDA path addresses it only through assembly).
         if (inFeatures < 0) dynamicShared[0] = 0;
 
-        if (CudaAsm.IsSupported) TensorCores(bias, hasBias, epilogue, yF32, yBf16, xAddress, wAddress, tokens, inFeatures, outFeatures);
-        else Portable(x, weight, bias, hasBias, epilogue, yF32, yBf16, tokens, inFeatures, outFeatures);
+        // Slice z of a split product multiplies steps z·stepsPerSplit .. of In (all of In when not split).
+        int firstStep = Grid.IdxZ * stepsPerSplit;
+        int steps = Math.Min(stepsPerSplit, inFeatures / TileIn - firstStep);
+        if (CudaAsm.IsSupported)
+            TensorCores(bias, hasBias, epilogue, yF32, yBf16, xAddress + firstStep * TileIn * 2, wAddress + firstStep * TileIn * 2, tokens, inFeatures, outFeatures, steps);
+        else Portable(x, weight, bias, hasBias, epilogue, yF32, yBf16, tokens, inFeatures, outFeatures, firstStep * TileIn, (firstStep + steps) * TileIn);
     }
 
     private static void TensorCores(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16,
-        long xAddress, long wAddress, int tokens, int inFeatures, int outFeatures)
+        long xAddress, long wAddress, int tokens, int inFeatures, int outFeatures, int steps)
     {
         CudaAsm.Emit(DeclareRegisters);
         CudaAsm.Emit(ZeroAccumulators);
@@ -242,7 +299,6 @@ public static class TensorCoreLinear
         int thread = Group.IdxX, lane = thread & 31, warp = thread >> 5;
         int t0 = Grid.IdxX * TileTokens, o0 = Grid.IdxY * TileFeatures;
         uint shared = Ptx.DynamicSharedBase();
-        int steps = inFeatures / TileIn;
 
         // Each thread copies four 16-byte chunks of the x tile and four of the W tile per step: chunk c of 512 is
         // row c/4, column chunk c mod 4, with c = thread + 128·j, i.e. rows thread/4 + 32·j.
@@ -410,7 +466,8 @@ public static class TensorCoreLinear
     {
         if (row >= tokens || feature >= outFeatures) return;
         long index = (long)row * outFeatures + feature;
-        if (epilogue == (int)LinearEpilogue.AddInto) y[index] += value;
+        if (epilogue == Partial) y[Grid.IdxZ * (long)tokens * outFeatures + index] = value;
+        else if (epilogue == (int)LinearEpilogue.AddInto) y[index] += value;
         else y[index] = hasBias != 0 ? value + bias[feature] : value;
     }
 
@@ -428,7 +485,7 @@ public static class TensorCoreLinear
     /// product over In in ascending order.
     /// </summary>
     private static void Portable(ArrayView<ushort> x, ArrayView<ushort> weight, ArrayView<float> bias, int hasBias, int epilogue,
-        ArrayView<float> yF32, ArrayView<ushort> yBf16, int tokens, int inFeatures, int outFeatures)
+        ArrayView<float> yF32, ArrayView<ushort> yBf16, int tokens, int inFeatures, int outFeatures, int kBegin, int kEnd)
     {
         int t0 = Grid.IdxX * TileTokens, o0 = Grid.IdxY * TileFeatures;
         bool swiGlu = epilogue == (int)LinearEpilogue.SwiGlu;
@@ -442,23 +499,52 @@ public static class TensorCoreLinear
                 int column = o0 / 2 + c, width = outFeatures / 2;
                 if (column >= width) continue;
                 int gateRow = ((column >> 3) << 4) + (column & 7);
-                float gate = Dot(x, weight, t, gateRow, inFeatures), up = Dot(x, weight, t, gateRow + 8, inFeatures);
+                float gate = Dot(x, weight, t, gateRow, inFeatures, kBegin, kEnd), up = Dot(x, weight, t, gateRow + 8, inFeatures, kBegin, kEnd);
                 yBf16[(long)t * width + column] = Bf16.FromFloat(Silu(gate) * up);
             }
             else
             {
                 int o = o0 + c;
-                if (o < outFeatures) StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, t, o, Dot(x, weight, t, o, inFeatures));
+                if (o < outFeatures) StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, t, o, Dot(x, weight, t, o, inFeatures, kBegin, kEnd));
             }
         }
     }
 
-    private static float Dot(ArrayView<ushort> x, ArrayView<ushort> weight, int t, int o, int inFeatures)
+    private static float Dot(ArrayView<ushort> x, ArrayView<ushort> weight, int t, int o, int inFeatures, int kBegin, int kEnd)
     {
         long xRow = (long)t * inFeatures, wRow = (long)o * inFeatures;
         float sum = 0f;
-        for (int i = 0; i < inFeatures; i++) sum += Bf16.ToFloat(x[xRow + i]) * Bf16.ToFloat(weight[wRow + i]);
+        for (int i = kBegin; i < kEnd; i++) sum += Bf16.ToFloat(x[xRow + i]) * Bf16.ToFloat(weight[wRow + i]);
         return sum;
+    }
+
+    /// <summary>
+    /// The second pass of a split product, one thread per output: adds the slices' partial sums [split, T, Out] in
+    /// slice order (deterministic, no atomics) and applies the epilogue — for SwiGlu, output (t, j) adds its gate
+    /// and its up feature first.
+    /// </summary>
+    internal static void KernelReduce(Index1D i, ArrayView<float> partial, int split, ArrayView<float> bias, int hasBias, int epilogue,
+        ArrayView<float> yF32, ArrayView<ushort> yBf16, int tokens, int outFeatures)
+    {
+        long plane = (long)tokens * outFeatures;
+        if (epilogue == (int)LinearEpilogue.SwiGlu)
+        {
+            int width = outFeatures / 2, t = i / width, j = i - t * width;
+            long gateIndex = (long)t * outFeatures + ((j >> 3) << 4) + (j & 7);
+            float gate = 0f, up = 0f;
+            for (int z = 0; z < split; z++)
+            {
+                gate += partial[z * plane + gateIndex];
+                up += partial[z * plane + gateIndex + 8];
+            }
+            yBf16[i] = Bf16.FromFloat(Silu(gate) * up);
+            return;
+        }
+        float sum = 0f;
+        for (int z = 0; z < split; z++) sum += partial[z * plane + i];
+        int feature = (int)(i % outFeatures);
+        if (epilogue == (int)LinearEpilogue.AddInto) yF32[i] += sum;
+        else yF32[i] = hasBias != 0 ? sum + bias[feature] : sum;
     }
 }
 

@@ -183,15 +183,15 @@ public sealed class TensorCoreModel : ISamplingForwardModel
         foreach (var layer in _layers)
         {
             RmsNorm.ForwardToBf16(k, s.H, layer.InputNorm.View, _eps, s.A, n, d);
-            TensorCoreLinear.Forward(k, s.A, layer.Qkv.View, layer.QkvBias.View, LinearEpilogue.Store, s.Qkv, default, n, d, qkvWidth);
+            TensorCoreLinear.Forward(k, s.A, layer.Qkv.View, layer.QkvBias.View, LinearEpilogue.Store, s.Qkv, default, n, d, qkvWidth, s.Workspace);
             RotaryEmbedding.ApplyToBf16(k, s.Qkv, s.Inputs.Cos, s.Inputs.Sin, s.QkvBf16, n, c.NumAttentionHeads, c.NumKeyValueHeads, dh);
             FlashAttention.Forward(_attention, s.QkvBf16, s.QkvBf16.SubView(d), s.QkvBf16.SubView(d + kv), qkvWidth, qkvWidth,
                 s.Inputs.IsReal, s.Attn, input.Batch, input.Length, c.NumAttentionHeads, c.NumKeyValueHeads, dh);
-            TensorCoreLinear.Forward(k, s.Attn, layer.O.View, null, LinearEpilogue.AddInto, s.H, default, n, d, d);
+            TensorCoreLinear.Forward(k, s.Attn, layer.O.View, null, LinearEpilogue.AddInto, s.H, default, n, d, d, s.Workspace);
 
             RmsNorm.ForwardToBf16(k, s.H, layer.PostNorm.View, _eps, s.A, n, d);
-            TensorCoreLinear.Forward(k, s.A, layer.GateUp.View, null, LinearEpilogue.SwiGlu, default, s.Act, n, d, 2 * f);
-            TensorCoreLinear.Forward(k, s.Act, layer.Down.View, null, LinearEpilogue.AddInto, s.H, default, n, f, d);
+            TensorCoreLinear.Forward(k, s.A, layer.GateUp.View, null, LinearEpilogue.SwiGlu, default, s.Act, n, d, 2 * f, s.Workspace);
+            TensorCoreLinear.Forward(k, s.Act, layer.Down.View, null, LinearEpilogue.AddInto, s.H, default, n, f, d, s.Workspace);
         }
 
         // lm_head over the requested rows only, a chunk of rows at a time (the chunk buffers are fixed).
@@ -215,7 +215,7 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     {
         _state?.Dispose();
         _state = null;
-        _state = new TensorCoreRunState(_kernels.Accelerator, Config, batch, length);
+        _state = new TensorCoreRunState(_kernels, Config, batch, length);
         return _state;
     }
 

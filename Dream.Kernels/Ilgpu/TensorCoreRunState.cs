@@ -32,9 +32,11 @@ public sealed class TensorCoreRunState : IDisposable
     public ArrayView<float> Selected { get; }   // [C, D] f32 gathered rows
     public ArrayView<ushort> SelectedBf16 { get; } // [C, D] bf16 after the final norm
     public ArrayView<float> Logits { get; }     // [C, V] f32
+    public ArrayView<float> Workspace { get; }  // split-K partial sums of the layer products (TensorCoreLinear.WorkspaceLength)
 
-    public TensorCoreRunState(Accelerator accelerator, DreamConfig c, int batch, int length)
+    public TensorCoreRunState(IlgpuKernels kernels, DreamConfig c, int batch, int length)
     {
+        var accelerator = kernels.Accelerator;
         _acc = accelerator;
         Batch = batch;
         Length = length;
@@ -55,6 +57,13 @@ public sealed class TensorCoreRunState : IDisposable
             Selected = Allocate<float>((long)RowCapacity * c.HiddenSize);
             SelectedBf16 = Allocate<ushort>((long)RowCapacity * c.HiddenSize);
             Logits = Allocate<float>((long)RowCapacity * c.VocabSize);
+            int tokens = (int)n, d = c.HiddenSize, f = c.IntermediateSize;
+            long workspace = new[]
+            {
+                TensorCoreLinear.WorkspaceLength(kernels, tokens, d, qkvWidth), TensorCoreLinear.WorkspaceLength(kernels, tokens, d, d),
+                TensorCoreLinear.WorkspaceLength(kernels, tokens, d, 2 * f), TensorCoreLinear.WorkspaceLength(kernels, tokens, f, d),
+            }.Max();
+            Workspace = Allocate<float>(Math.Max(workspace, 1));
         }
         catch
         {

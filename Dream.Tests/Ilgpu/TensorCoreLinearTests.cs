@@ -12,7 +12,8 @@ namespace Dream.Tests.Ilgpu;
 /// (and Reference.SwiGlu) on bf16-exact inputs, so the only differences are summation order and rounding. On
 /// CUDA this runs the mma.sync path, elsewhere the kernel's portable fallback. Shapes cross the 128×128 block edges
 /// and the 32-wide In step, including one token, a single step of In (fewer steps than pipeline stages) and
-/// feature counts that leave partial warps.
+/// feature counts that leave partial warps; split-K with 1–3 slices of In (partials added in slice order by the
+/// reduce pass, so the bound below covers it: only the order of the additions changes).
 ///
 /// Tolerances: products of two bf16 values are exact in float32, so only the additions round. Tensor cores may
 /// truncate instead of rounding to nearest (at most 1 ulp = 2u per addition), so the sum is within
@@ -23,14 +24,14 @@ namespace Dream.Tests.Ilgpu;
 [Collection(IlgpuCollection.Name)]
 public class TensorCoreLinearTests
 {
-    public sealed record Case(int Tokens, int In, int Out, LinearEpilogue Epilogue, bool Bias, int Seed);
+    public sealed record Case(int Tokens, int In, int Out, LinearEpilogue Epilogue, bool Bias, int Splits, int Seed);
 
     private static Arbitrary<Case> Cases =>
         (from tokens in Around(TensorCoreLinear.TileTokens) from steps in Gen.Choose(1, 5)
          from epilogue in Gen.Elements(LinearEpilogue.Store, LinearEpilogue.AddInto, LinearEpilogue.SwiGlu)
          from outF in epilogue == LinearEpilogue.SwiGlu ? Gen.Choose(1, 18).Select(b => 16 * b) : Around(TensorCoreLinear.TileFeatures)
-         from bias in Gen.Elements(false, true) from seed in Seed
-         select new Case(tokens, TensorCoreLinear.TileIn * steps, outF, epilogue, bias && epilogue == LinearEpilogue.Store, seed)).ToArbitrary();
+         from bias in Gen.Elements(false, true) from splits in Gen.Elements(1, 1, 2, 3) from seed in Seed
+         select new Case(tokens, TensorCoreLinear.TileIn * steps, outF, epilogue, bias && epilogue == LinearEpilogue.Store, Math.Min(splits, steps), seed)).ToArbitrary();
 
     private static double GammaTruncating(int n) => n * 2 * U / (1 - n * 2 * U);
 
@@ -60,7 +61,9 @@ public class TensorCoreLinearTests
             ushort[] interleaved = TensorCoreLinear.InterleaveGateUp(wBits.AsSpan(0, f * c.In), wBits.AsSpan(f * c.In), f, c.In);
             using var wBuffer = Upload(acc, interleaved);
             using var y = acc.Allocate1D<ushort>(expected.Length);
-            TensorCoreLinear.Forward(kernels, xBuffer.View, wBuffer.View, null, LinearEpilogue.SwiGlu, default, y.View, c.Tokens, c.In, c.Out);
+            using var workspace = acc.Allocate1D<float>((long)c.Splits * c.Tokens * c.Out);
+            TensorCoreLinear.Forward(kernels, xBuffer.View, wBuffer.View, null, LinearEpilogue.SwiGlu, default, y.View, c.Tokens, c.In, c.Out,
+                workspace.View, c.Splits);
             var actualBits = new ushort[expected.Length];
             y.View.CopyToCPU(acc.DefaultStream, actualBits);
             acc.Synchronize();
@@ -83,8 +86,9 @@ public class TensorCoreLinearTests
             using var wBuffer = Upload(acc, wBits);
             using var biasBuffer = Upload(acc, bias ?? []);
             using var y = Upload(acc, initial);
+            using var workspace = acc.Allocate1D<float>((long)c.Splits * c.Tokens * c.Out);
             TensorCoreLinear.Forward(kernels, xBuffer.View, wBuffer.View, bias is null ? null : biasBuffer.View, c.Epilogue, y.View.SubView(0, expected.Length), default,
-                c.Tokens, c.In, c.Out);
+                c.Tokens, c.In, c.Out, workspace.View, c.Splits);
             Close(c.ToString(), Download(acc, y.View, expected.Length), expected, i =>
                 1e-30 + gamma * MagnitudeOfDot(x, w, i / c.Out, i % c.Out, c.In) + 4 * U * Math.Abs(expected[i]));
         }
