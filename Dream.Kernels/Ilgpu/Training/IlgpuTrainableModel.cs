@@ -41,6 +41,8 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
         public ArrayView<float> A, InvRms1, Q, K, V, P, Attn, HMid, M, InvRms2, Gate, Up, Act;
         /// <summary>bf16 copies of the Linear inputs (mixed precision only; empty otherwise).</summary>
         public ArrayView<ushort> A16, Attn16, M16, Act16;
+        /// <summary>bf16 attention operands (mixed precision with tensor-core attention): q, k after RoPE, v, and P [B, H, T, T'].</summary>
+        public ArrayView<ushort> Q16, K16, V16, P16;
     }
 
     private readonly TrainingKernels _k;
@@ -53,6 +55,7 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
     private readonly Views<float> _p, _g;
     private readonly Views<ushort>? _p16;
     private readonly bool _bf16;
+    private readonly bool _bf16Attention;             // attention's six products on tensor cores too (bf16 and the head width fits)
     private readonly List<IDisposable> _buffers = [];
     private int _batch, _tokens;                      // the shape the activations were sized for
 
@@ -63,6 +66,7 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
     private Tape[] _tapes = [];
     private ArrayView<float> _dh, _dAct, _dGate, _dUp, _dM, _dAttn, _dq, _dk, _dv, _dA, _dSel, _dNormed, _dScores, _dHeads, _normPartials;
     private ArrayView<ushort> _dy16;                  // mixed precision: the output gradient of the Linear being differentiated, in bf16
+    private ArrayView<ushort> _dScores16;             // tensor-core attention: dS [B, H, T, T'] in bf16
     private int[] _hostOrder = [], _hostStarts = [];
     private float[] _hostWeights = [], _hostNorm = [];
     private readonly float[] _hostLoss = new float[1];
@@ -96,6 +100,7 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
         Precision = precision;
         _bf16 = precision == TrainingPrecision.BFloat16;
         var cfg = parameters.Config;
+        _bf16Attention = _bf16 && Attention.TensorCoresFit(kernels, cfg.HeadDim);
         if (_bf16 && kernels.IsCuda && new[] { cfg.HiddenSize, cfg.KvDim, cfg.IntermediateSize }.Any(w => w % 8 != 0))
             throw new ArgumentException($"bf16 training on CUDA needs hidden ({cfg.HiddenSize}), kv ({cfg.KvDim}) and ffn ({cfg.IntermediateSize}) " +
                 "widths that are multiples of 8 (16-byte rows for the tensor-core copies); use --precision f32");
@@ -272,10 +277,12 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
             LinearForward(tp.A, tp.A16, p.KProj, p16?.KProj, p.KBias, tp.K, n, d, kv);
             LinearForward(tp.A, tp.A16, p.VProj, p16?.VProj, p.VBias, tp.V, n, d, kv);
             Mark(Linears);
-            RotaryEmbedding.Apply(_k, tp.Q, _cos, _sin, n, t, heads, dh);
-            RotaryEmbedding.Apply(_k, tp.K, _cos, _sin, n, t, kvHeads, dh);
+            RotaryEmbedding.Apply(_k, tp.Q, _cos, _sin, n, t, heads, dh, _bf16Attention ? tp.Q16 : default);
+            RotaryEmbedding.Apply(_k, tp.K, _cos, _sin, n, t, kvHeads, dh, _bf16Attention ? tp.K16 : default);
+            if (_bf16Attention) CastToBf16.Run(_k, tp.V, tp.V16, (long)n * kv);
             Mark(Others);
-            Attention.Forward(_k, tp.Q, tp.K, tp.V, Causal, tp.P, tp.Attn, b, t, heads, kvHeads, dh);
+            Attention.Forward(_k, tp.Q, tp.K, tp.V, Causal, tp.P, tp.Attn, b, t, heads, kvHeads, dh,
+                _bf16Attention ? new AttentionBf16(tp.Q16, tp.K16, tp.V16, tp.P16) : null);
             Mark("forward: attention");
             _h[l].CopyTo(stream, tp.HMid);
             ToBf16(tp.Attn, tp.Attn16, (long)n * d);
@@ -348,7 +355,13 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
             Mark(Others);
             LinearBackward(_dh, p.OProj, p16?.OProj, tp.Attn, tp.Attn16, _dAttn, false, g.OProj, default, n, d, d);
             Mark(Linears);
-            Attention.Backward(_k, tp.Q, tp.K, tp.V, tp.P, _dAttn, _dScores, _dHeads, _dq, _dk, _dv, b, t, heads, kvHeads, dh);
+            if (_bf16Attention)
+            {
+                CastToBf16.Run(_k, _dAttn, _dy16, (long)n * d);   // dO in bf16 (_dy16 is free until dq's cast below)
+                Mark(Others);
+            }
+            Attention.Backward(_k, tp.Q, tp.K, tp.V, tp.P, _dAttn, _dScores, _dHeads, _dq, _dk, _dv, b, t, heads, kvHeads, dh,
+                _bf16Attention ? new AttentionBf16(tp.Q16, tp.K16, tp.V16, tp.P16, _dy16.SubView(0, (long)n * d), _dScores16) : null);
             Mark("backward: attention");
             RotaryEmbedding.Backward(_k, _dq, _cos, _sin, n, t, heads, dh);
             RotaryEmbedding.Backward(_k, _dk, _cos, _sin, n, t, kvHeads, dh);
@@ -420,7 +433,7 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
         var c = Config;
         int n = batch * tokens, d = c.HiddenSize, f = c.IntermediateSize, kv = c.KvDim, v = c.VocabSize;
         int heads = c.NumAttentionHeads, half = c.HeadDim / 2;
-        long square = (long)batch * heads * tokens * tokens;
+        long square = (long)batch * heads * tokens * tokens, paddedSquare = (long)batch * heads * tokens * Attention.PaddedTokens(tokens);
         ArrayView<float> F(long size)
         {
             var buffer = _acc.Allocate1D<float>(Math.Max(size, 1));
@@ -461,8 +474,13 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
             foreach (var tape in _tapes)
             {
                 tape.A16 = H((long)n * d); tape.Attn16 = H((long)n * d); tape.M16 = H((long)n * d); tape.Act16 = H((long)n * f);
+                if (_bf16Attention)
+                {
+                    tape.Q16 = H((long)n * d); tape.K16 = H((long)n * kv); tape.V16 = H((long)n * kv); tape.P16 = H(paddedSquare);
+                }
             }
             _dy16 = H((long)n * Math.Max(d, f));
+            if (_bf16Attention) _dScores16 = H(paddedSquare);
         }
         _hostOrder = new int[n];
         _hostStarts = new int[v + 1];

@@ -33,6 +33,9 @@ public sealed class TrainingKernels : IDisposable
     /// <summary>A one-element buffer passed where a kernel's optional input is absent.</summary>
     public ArrayView<float> Dummy => _dummy.View;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _dummy;
+    /// <summary>A one-element bf16 buffer passed where a kernel's optional bf16 output is absent.</summary>
+    public ArrayView<ushort> Dummy16 => _dummy16.View;
+    private readonly MemoryBuffer1D<ushort, Stride1D.Dense> _dummy16;
     private MemoryBuffer1D<float, Stride1D.Dense> _scratch;
 
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, MatMulShape> MatMulKernelLoaded;
@@ -45,9 +48,9 @@ public sealed class TrainingKernels : IDisposable
     internal readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> EmbeddingBackward;
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, float, ArrayView<float>, ArrayView<float>, int> RmsNormForward;
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> RmsNormBackward;
-    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float> Rotary;
-    internal readonly Action<KernelConfig, ArrayView<float>, int, int, float> Softmax;
-    internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, float> SoftmaxBackward;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, ArrayView<ushort>, int> Rotary;
+    internal readonly Action<KernelConfig, ArrayView<float>, int, int, float, ArrayView<ushort>, int> Softmax;
+    internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, float, ArrayView<ushort>, int> SoftmaxBackward;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> GroupSum;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>> SwiGluForward;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> SwiGluBackward;
@@ -69,6 +72,7 @@ public sealed class TrainingKernels : IDisposable
         NormGroups = Math.Min(1024, TargetGroups);
         IsCuda = accelerator is ILGPU.Runtime.Cuda.CudaAccelerator;
         _dummy = accelerator.Allocate1D<float>(1);
+        _dummy16 = accelerator.Allocate1D<ushort>(8);
         _scratch = accelerator.Allocate1D<float>(1);
 
         var a = accelerator;
@@ -82,9 +86,9 @@ public sealed class TrainingKernels : IDisposable
         EmbeddingBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(Embedding.BackwardKernel);
         RmsNormForward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, float, ArrayView<float>, ArrayView<float>, int>(RmsNorm.ForwardKernel);
         RmsNormBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(RmsNorm.BackwardKernel);
-        Rotary = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float>(RotaryEmbedding.Kernel);
-        Softmax = a.LoadStreamKernel<ArrayView<float>, int, int, float>(Attention.SoftmaxKernel);
-        SoftmaxBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, float>(Attention.SoftmaxBackwardKernel);
+        Rotary = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, ArrayView<ushort>, int>(RotaryEmbedding.Kernel);
+        Softmax = a.LoadStreamKernel<ArrayView<float>, int, int, float, ArrayView<ushort>, int>(Attention.SoftmaxKernel);
+        SoftmaxBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, float, ArrayView<ushort>, int>(Attention.SoftmaxBackwardKernel);
         GroupSum = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(Attention.GroupSumKernel);
         SwiGluForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Ilgpu.SwiGlu.Kernel);
         SwiGluBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(SwiGlu.BackwardKernel);
@@ -158,5 +162,6 @@ public sealed class TrainingKernels : IDisposable
     {
         _scratch.Dispose();
         _dummy.Dispose();
+        _dummy16.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using ILGPU.Runtime;
 using Dream.Kernels.Ilgpu.Training;
 using FsCheck;
 using FsCheck.Fluent;
@@ -153,6 +154,119 @@ public class BackwardKernelTests
         NearNormwise($"dv {c}", Run(dvb, dv.Length), dv, terms * c.Group, 8);
         Close($"rope {c}", Run(gb, g.Length), rotated, i => 1e-30 + 4 * U * ropeMag[i]);
     });
+
+    /// <summary>
+    /// Mixed-precision attention (the <see cref="AttentionBf16"/> path: the six products on <see cref="TensorCoreGemm"/>,
+    /// P and dS rounded to bf16 by the softmax kernels, q and k by RoPE) against the float64 reference evaluated on
+    /// the bf16-rounded q, k, v and dO, so what is left is the rounding of P and dS to bf16 (u_bf = 2^-9 relative)
+    /// before their one product each: |o − ref| ≤ u_bf·Σ_s P|v| and likewise Pᵀ|dO|, |dS|·|k|, |dS|ᵀ|q| for dv, dq,
+    /// dk, bounded with slack 3 (f32 accumulation, the tensor-core adds) plus the f32 path's normwise bound for the
+    /// softmax and its backward. On CUDA Dh is rounded up to a multiple of 8 (the path's precondition).
+    /// </summary>
+    [IlgpuProperty(MaxTest = 15)]
+    public Property Bf16AttentionMatchesReference() => Prop.ForAll(HeadCases, c =>
+    {
+        const double UBf16 = 1.0 / 512;
+        var random = new Random(c.Seed);
+        int b = c.Batch, t = c.Tokens, hkv = c.KvHeads, h = hkv * c.Group, n = b * t, group = c.Group;
+        int dh = TrainKernels.IsCuda ? (c.HeadDim + 7) / 8 * 8 : c.HeadDim;
+        Assert.True(Attention.TensorCoresFit(TrainKernels, dh));
+        float[] Rounded(int count) => Values(random, count).Select(x => Bf16Round(x)).ToArray();
+        float[] q = Rounded(n * h * dh), k = Rounded(n * hkv * dh), v = Rounded(n * hkv * dh), dout = Rounded(n * h * dh);
+        int qw = h * dh, kw = hkv * dh;
+        var o = new double[n * qw]; var dq = new double[n * qw]; var dk = new double[n * kw]; var dv = new double[n * kw];
+        var magO = new double[n * qw]; var magDq = new double[n * qw]; var magDk = new double[n * kw]; var magDv = new double[n * kw];
+        double scale = 1 / Math.Sqrt(dh);
+        for (int s = 0; s < b; s++)
+        {
+            double[] Slice(float[] a, int width) => a.Skip(s * t * width).Take(t * width).Select(x => (double)x).ToArray();
+            double[] qs = Slice(q, qw), ks = Slice(k, kw), vs = Slice(v, kw), dos = Slice(dout, qw);
+            var os = new double[t * qw]; var dqs = new double[t * qw]; var dks = new double[t * kw]; var dvs = new double[t * kw];
+            Ref.Attention.Forward(qs, ks, vs, null, c.Causal, os, t, h, hkv, dh);
+            Ref.Attention.Backward(qs, ks, vs, null, c.Causal, dos, dqs, dks, dvs, t, h, hkv, dh);
+            os.CopyTo(o, s * t * qw); dqs.CopyTo(dq, s * t * qw); dks.CopyTo(dk, s * t * kw); dvs.CopyTo(dv, s * t * kw);
+            // P and dS in float64, for the magnitudes of the products they enter after rounding.
+            for (int hh = 0; hh < h; hh++)
+            {
+                int g = hh / group;
+                var p = new double[t * t]; var ds = new double[t * t];
+                for (int i = 0; i < t; i++)
+                {
+                    int visible = c.Causal ? i + 1 : t;
+                    double max = double.NegativeInfinity, sum = 0, dot = 0;
+                    for (int j = 0; j < visible; j++)
+                    {
+                        double z = 0;
+                        for (int d = 0; d < dh; d++) z += qs[i * qw + hh * dh + d] * ks[j * kw + g * dh + d];
+                        p[i * t + j] = z * scale;
+                        max = Math.Max(max, z * scale);
+                    }
+                    for (int j = 0; j < visible; j++) { p[i * t + j] = Math.Exp(p[i * t + j] - max); sum += p[i * t + j]; }
+                    for (int j = 0; j < visible; j++) p[i * t + j] /= sum;
+                    for (int j = 0; j < visible; j++)
+                    {
+                        double dp = 0;
+                        for (int d = 0; d < dh; d++) dp += dos[i * qw + hh * dh + d] * vs[j * kw + g * dh + d];
+                        ds[i * t + j] = dp;
+                        dot += p[i * t + j] * dp;
+                    }
+                    for (int j = 0; j < visible; j++) ds[i * t + j] = p[i * t + j] * (ds[i * t + j] - dot) * scale;
+                }
+                for (int i = 0; i < t; i++)
+                for (int j = 0; j < t; j++)
+                for (int d = 0; d < dh; d++)
+                {
+                    magO[(s * t + i) * qw + hh * dh + d] += p[i * t + j] * Math.Abs(vs[j * kw + g * dh + d]);
+                    magDv[(s * t + j) * kw + g * dh + d] += p[i * t + j] * Math.Abs(dos[i * qw + hh * dh + d]);
+                    magDq[(s * t + i) * qw + hh * dh + d] += Math.Abs(ds[i * t + j]) * Math.Abs(ks[j * kw + g * dh + d]);
+                    magDk[(s * t + j) * kw + g * dh + d] += Math.Abs(ds[i * t + j]) * Math.Abs(qs[i * qw + hh * dh + d]);
+                }
+            }
+        }
+
+        int tp = Attention.PaddedTokens(t);
+        ushort[] Bits(float[] a) => a.Select(x => (ushort)(BitConverter.SingleToUInt32Bits(x) >> 16)).ToArray();
+        using var qb = Upload(Acc, q); using var kb = Upload(Acc, k); using var vb = Upload(Acc, v); using var dob = Upload(Acc, dout);
+        using var q16 = Acc.Allocate1D<ushort>(q.Length); using var k16 = Acc.Allocate1D<ushort>(k.Length);
+        using var v16 = Upload(Acc, Bits(v)); using var do16 = Upload(Acc, Bits(dout));
+        using var p16 = Acc.Allocate1D<ushort>((long)b * h * t * tp); using var ds16 = Acc.Allocate1D<ushort>((long)b * h * t * tp);
+        using var pb = Acc.Allocate1D<float>((long)b * h * t * t); using var ob = Acc.Allocate1D<float>(n * qw);
+        using var dsb = Acc.Allocate1D<float>((long)b * h * t * t); using var dhb = Acc.Allocate1D<float>(n * qw);
+        using var dqb = Acc.Allocate1D<float>(n * qw); using var dkb = Acc.Allocate1D<float>(n * kw); using var dvb = Acc.Allocate1D<float>(n * kw);
+        // RoPE at angle 0 (cos 1, sin 0) leaves q and k as they are and writes their bf16 copies: the trainer's route.
+        var ones = Enumerable.Repeat(1f, t * (dh / 2)).ToArray();
+        using var cb = Upload(Acc, ones); using var sb = Upload(Acc, new float[t * (dh / 2)]);
+        RotaryEmbedding.Apply(TrainKernels, qb.View, cb.View, sb.View, n, t, h, dh, q16.View);
+        RotaryEmbedding.Apply(TrainKernels, kb.View, cb.View, sb.View, n, t, hkv, dh, k16.View);
+        var half = new AttentionBf16(q16.View, k16.View, v16.View, p16.View, do16.View, ds16.View);
+        Attention.Forward(TrainKernels, qb.View, kb.View, vb.View, c.Causal, pb.View, ob.View, b, t, h, hkv, dh, half);
+        Attention.Backward(TrainKernels, qb.View, kb.View, vb.View, pb.View, dob.View, dsb.View, dhb.View, dqb.View, dkb.View, dvb.View, b, t, h, hkv, dh, half);
+
+        // The pads of the P and dS copies are zero.
+        var pBits = p16.GetAsArray1D();
+        var dsBits = ds16.GetAsArray1D();
+        for (long row = 0; row < (long)b * h * t; row++)
+            for (int j = t; j < tp; j++)
+                Assert.True(pBits[row * tp + j] == 0 && dsBits[row * tp + j] == 0, $"pad of row {row} column {j} not zero {c}");
+
+        int terms = 2 * t + 2 * dh + 16;
+        void Check(string what, float[] actual, double[] expected, double[] mag, int fTerms)
+        {
+            double normwise = 8 * Gamma(fTerms) * (expected.Length == 0 ? 0 : expected.Max(Math.Abs));
+            Close($"{what} {c} dh {dh}", actual, expected.Select(x => (float)x).ToArray(), i => 1e-30 + 3 * UBf16 * mag[i] + normwise);
+        }
+        Check("o", Run(ob, o.Length), o, magO, terms);
+        Check("dq", Run(dqb, dq.Length), dq, magDq, terms);
+        Check("dk", Run(dkb, dk.Length), dk, magDk, terms * group);
+        Check("dv", Run(dvb, dv.Length), dv, magDv, terms * group);
+    });
+
+    private static float Bf16Round(float x)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(x);
+        bits += 0x7FFF + ((bits >> 16) & 1);
+        return BitConverter.UInt32BitsToSingle(bits & 0xFFFF0000u);
+    }
 
     public sealed record Logits(int Rows, int Vocab, int Seed);
 
