@@ -103,20 +103,20 @@ public static class TensorCoreLinear
     }
 
     /// <summary>
-    /// Split-K count for a product on this device. A grid of fewer groups than multiprocessors leaves tensor cores
-    /// idle — e.g. the 3584-wide O and down projections at 256 tokens make 56 groups for 132 multiprocessors — so In
-    /// is split until about one group per multiprocessor is busy, at most 4 ways and at least 16 steps of In per
-    /// slice. Measured on an H200 (docs/benchmarks.md): splitting paid at 256 tokens (forward 26.2 → 20.4 ms) but cost
-    /// at 512 tokens when the grid already held 112–144 groups (the reduce pass and the extra wave), hence no split
-    /// from three quarters of the multiprocessors up. Off CUDA: 1.
+    /// Split-K count for a product on this device. Two groups fit on a multiprocessor at once (225 registers per
+    /// thread and 48 KB of shared memory each, measured with Nsight Compute on an H200), so a grid of G groups runs
+    /// in ⌈G / 2M⌉ waves on M multiprocessors, and a grid well under 2M leaves tensor cores idle — e.g. the
+    /// 3584-wide O and down projections at 512 tokens make 112 groups for 132 multiprocessors: 4 warps on most of
+    /// them, the tensor pipe 23% busy. Split In into ⌊2M / G⌋ slices (at most 4, at least 16 steps of In each) so
+    /// that the split grid still fits in one wave; a split that spills into a second wave costs more than it gains
+    /// (measured: 3-way at 512 tokens, 336 groups, was slower than none). Off CUDA: 1.
     /// </summary>
     public static int ChooseSplits(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures)
     {
         if (!kernels.IsCuda) return 1;
         long groups = (long)((tokens + TileTokens - 1) / TileTokens) * ((outFeatures + TileFeatures - 1) / TileFeatures);
-        int multiprocessors = kernels.Accelerator.NumMultiprocessors;
-        if (4 * groups >= 3L * multiprocessors) return 1;
-        int split = (int)Math.Min(4, (multiprocessors + groups - 1) / groups);
+        long slots = 2L * kernels.Accelerator.NumMultiprocessors;
+        int split = (int)Math.Min(4, slots / groups);
         return Math.Max(1, Math.Min(split, inFeatures / TileIn / 16));
     }
 

@@ -41,12 +41,12 @@ public static class Attention
             h.Check(batch, tokens, heads, kvHeads, headDim, backward: false);
             var g = new HalfLayout(tokens, tp, heads, kvHeads, headDim);
             TensorCoreGemm.Run(kernels, h.Q, h.K, probabilities, default, g.Scores(), batch * heads);            // S = Q·Kᵀ
-            kernels.Softmax(new KernelConfig(rows, kernels.ReductionGroupSize), probabilities, tokens, causal ? 1 : 0, scale, h.P, tp);
+            kernels.Softmax(new KernelConfig(rows, kernels.RowGroupSize(tokens)), probabilities, tokens, causal ? 1 : 0, scale, h.P, tp);
             TensorCoreGemm.Run(kernels, h.P, h.V, output, default, g.TimesKv(aMajor: false, g.KvRowStride, g.KvHeadStride, heads / kvHeads), batch * heads); // O = P·V
             return;
         }
         Product(kernels, q, l.Q, k, l.KTransposed, probabilities, l.P, tokens, tokens, headDim, heads, batch, false);
-        kernels.Softmax(new KernelConfig(rows, kernels.ReductionGroupSize), probabilities, tokens, causal ? 1 : 0, scale, kernels.Dummy16, 0);
+        kernels.Softmax(new KernelConfig(rows, kernels.RowGroupSize(tokens)), probabilities, tokens, causal ? 1 : 0, scale, kernels.Dummy16, 0);
         Product(kernels, probabilities, l.P, v, l.KV, output, l.Q, tokens, headDim, tokens, heads, batch, false);
     }
 
@@ -76,7 +76,7 @@ public static class Attention
             TensorCoreGemm.Run(kernels, h.P, h.DOutput, dHeads, default, g.TimesKv(aMajor: true, g.QRowStride, g.QHeadStride, 1), z);     // dV_h = Pᵀ·dO
             kernels.GroupSum(kvCount, dHeads, dv, heads, kvHeads, headDim);
             TensorCoreGemm.Run(kernels, h.DOutput, h.V, dScores, default, g.Scores(), z);                               // dP = dO·Vᵀ
-            kernels.SoftmaxBackward(new KernelConfig(rows, kernels.ReductionGroupSize), probabilities, dScores, tokens, scale, h.DScores, tp);
+            kernels.SoftmaxBackward(new KernelConfig(rows, kernels.RowGroupSize(tokens)), probabilities, dScores, tokens, scale, h.DScores, tp);
             TensorCoreGemm.Run(kernels, h.DScores, h.K, dq, default, g.TimesKv(aMajor: false, g.KvRowStride, g.KvHeadStride, group), z);  // dQ = dS·K
             TensorCoreGemm.Run(kernels, h.DScores, h.Q, dHeads, default, g.TimesKv(aMajor: true, g.QRowStride, g.QHeadStride, 1), z);     // dK_h = dSᵀ·Q
             kernels.GroupSum(kvCount, dHeads, dk, heads, kvHeads, headDim);
@@ -85,7 +85,7 @@ public static class Attention
         Product(kernels, probabilities, l.PTransposed, dOutput, l.Q, dHeads, l.Q, tokens, headDim, tokens, heads, batch, false);   // dV_h = Pᵀ·dO
         kernels.GroupSum(kvCount, dHeads, dv, heads, kvHeads, headDim);
         Product(kernels, dOutput, l.Q, v, l.KTransposed, dScores, l.P, tokens, tokens, headDim, heads, batch, false);              // dP = dO·Vᵀ
-        kernels.SoftmaxBackward(new KernelConfig(rows, kernels.ReductionGroupSize), probabilities, dScores, tokens, scale, kernels.Dummy16, 0);
+        kernels.SoftmaxBackward(new KernelConfig(rows, kernels.RowGroupSize(tokens)), probabilities, dScores, tokens, scale, kernels.Dummy16, 0);
         Product(kernels, dScores, l.P, k, l.KV, dq, l.Q, tokens, headDim, tokens, heads, batch, false);                            // dQ = dS·K
         Product(kernels, dScores, l.PTransposed, q, l.Q, dHeads, l.Q, tokens, headDim, tokens, heads, batch, false);               // dK_h = dSᵀ·Q
         kernels.GroupSum(kvCount, dHeads, dk, heads, kvHeads, headDim);

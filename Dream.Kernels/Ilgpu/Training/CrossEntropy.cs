@@ -21,9 +21,8 @@ public static class CrossEntropy
     public static void Run(TrainingKernels kernels, ArrayView<float> logits, ArrayView<int> targets, ArrayView<float> weights,
         ArrayView<float> dLogits, ArrayView<float> terms, ArrayView<float> loss, int rows, int vocab)
     {
-        int g = kernels.ReductionGroupSize;
-        if (rows > 0) kernels.CrossEntropyRows(new KernelConfig(rows, g), logits, targets, weights, dLogits, terms, vocab);
-        kernels.Total(new KernelConfig(1, g), terms, rows, loss);
+        if (rows > 0) kernels.CrossEntropyRows(new KernelConfig(rows, kernels.RowGroupSize(vocab)), logits, targets, weights, dLogits, terms, vocab);
+        kernels.Total(new KernelConfig(1, kernels.ReductionGroupSize), terms, rows, loss);
     }
 
     internal static void Kernel(ArrayView<float> logits, ArrayView<int> targets, ArrayView<float> weights, ArrayView<float> dLogits,

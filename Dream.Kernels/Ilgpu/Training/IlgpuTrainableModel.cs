@@ -68,6 +68,7 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
     private ArrayView<ushort> _dy16;                  // mixed precision: the output gradient of the Linear being differentiated, in bf16
     private ArrayView<ushort> _dScores16;             // tensor-core attention: dS [B, H, T, T'] in bf16
     private int[] _hostOrder = [], _hostStarts = [];
+    private int _longestToken;                                      // most rows one token id holds in the batch
     private float[] _hostWeights = [], _hostNorm = [];
     private readonly float[] _hostLoss = new float[1];
 
@@ -246,6 +247,8 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
         var stream = _acc.DefaultStream;
         _ids.SubView(0, n).CopyFromCPU(stream, batch.Ids);
         Embedding.Index(batch.Ids, vocab, _hostOrder, _hostStarts);
+        _longestToken = 0;
+        for (int id = 0; id < vocab; id++) _longestToken = Math.Max(_longestToken, _hostStarts[id + 1] - _hostStarts[id]);
         _order.SubView(0, n).CopyFromCPU(stream, _hostOrder.AsSpan(0, n));
         _starts.SubView(0, vocab + 1).CopyFromCPU(stream, _hostStarts.AsSpan(0, vocab + 1));
         if (r == 0) return;
@@ -380,7 +383,7 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
             RmsNorm.Backward(_k, _h[l], p.InputNorm, tp.InvRms1, _dA, _dh, g.InputNorm, n, d);
             Mark(Others);
         }
-        Embedding.Backward(_k, _order, _starts, _dh, _g.Embedding, v, d);
+        Embedding.Backward(_k, _order, _starts, _dh, _g.Embedding, v, d, _longestToken);
     }
 
     /// <summary>y (+)= x·Wᵀ + b: the f32 product, or in mixed precision the tensor-core one on the bf16 copies.</summary>
@@ -488,7 +491,7 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
         _hostNorm = new float[_k.NormGroups];
 
         // The largest scratch a launcher asks for: split-K slices of a weight gradient, or column-sum chunks.
-        long scratch = (long)(n + ColumnSum.ChunkRows - 1) / ColumnSum.ChunkRows * Math.Max(d, kv);
+        long scratch = Math.Max((long)(n + ColumnSum.ChunkRows - 1) / ColumnSum.ChunkRows * Math.Max(d, kv), Embedding.ScratchFor(v, d, n));
         foreach (var (inF, outF) in new[] { (d, d), (d, kv), (d, f), (f, d), (d, v) })
             scratch = Math.Max(scratch, (long)Math.Max(_bf16 ? LinearBf16.Slices(_k, n, inF, outF) : 0, Linear.Slices(_k, n, inF, outF)) * inF * outF);
         _k.EnsureScratch(scratch);

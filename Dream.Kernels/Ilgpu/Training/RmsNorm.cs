@@ -19,7 +19,7 @@ public static class RmsNorm
     public static void Forward(TrainingKernels kernels, ArrayView<float> x, ArrayView<float> weight, float eps, ArrayView<float> y,
         ArrayView<float> inverseRms, int rows, int dim)
     {
-        if (rows > 0) kernels.RmsNormForward(new KernelConfig(rows, kernels.ReductionGroupSize), x, weight, eps, y, inverseRms, dim);
+        if (rows > 0) kernels.RmsNormForward(new KernelConfig(rows, kernels.RowGroupSize(dim)), x, weight, eps, y, inverseRms, dim);
     }
 
     /// <param name="x">[N, D] the forward's input.</param>
@@ -30,7 +30,7 @@ public static class RmsNorm
         ArrayView<float> dy, ArrayView<float> dx, ArrayView<float> dWeight, int rows, int dim)
     {
         if (rows == 0) return;
-        kernels.RmsNormBackward(new KernelConfig(rows, kernels.ReductionGroupSize), x, weight, inverseRms, dy, dx, dim);
+        kernels.RmsNormBackward(new KernelConfig(rows, kernels.RowGroupSize(dim)), x, weight, inverseRms, dy, dx, dim);
         ColumnSum.Run(kernels, dy, x, inverseRms, dWeight, rows, dim);
     }
 

@@ -46,6 +46,8 @@ public sealed class TrainingKernels : IDisposable
     internal readonly Action<Index1D, ArrayView<float>, int, int, ArrayView<float>> ColumnFinish;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> EmbeddingForward;
     internal readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> EmbeddingBackward;
+    internal readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int> EmbeddingBackwardPartial;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> EmbeddingBackwardFinish;
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, float, ArrayView<float>, ArrayView<float>, int> RmsNormForward;
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> RmsNormBackward;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, ArrayView<ushort>, int> Rotary;
@@ -61,6 +63,20 @@ public sealed class TrainingKernels : IDisposable
     internal readonly Action<KernelConfig, ArrayView<float>, int, ArrayView<float>> Total;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamWStep> AdamW;
     internal readonly Action<KernelConfig, ArrayView<float>, int, int, ArrayView<float>> SumOfSquares;
+
+    /// <summary>
+    /// Threads per group for a kernel that reduces rows of <paramref name="width"/> values (one group per row):
+    /// the smallest power of two from 32 that gives each thread at most eight values, at most
+    /// <see cref="ReductionGroupSize"/>. Each thread reads every other thread's partial after the barrier, so a
+    /// group much wider than the row costs G² shared reads per row — measured on an H200: the attention softmax over
+    /// 164 keys at G = 256 took 18 ms per layer; short rows get one warp.
+    /// </summary>
+    public int RowGroupSize(int width)
+    {
+        int g = Math.Min(32, ReductionGroupSize);
+        while (g * 8 < width && g * 2 <= ReductionGroupSize) g *= 2;
+        return g;
+    }
 
     public TrainingKernels(Accelerator accelerator)
     {
@@ -84,6 +100,8 @@ public sealed class TrainingKernels : IDisposable
         ColumnFinish = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, int, ArrayView<float>>(ColumnSum.FinishKernel);
         EmbeddingForward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.Embedding.KernelF32);
         EmbeddingBackward = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(Embedding.BackwardKernel);
+        EmbeddingBackwardPartial = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int>(Embedding.BackwardPartialKernel);
+        EmbeddingBackwardFinish = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(Embedding.BackwardFinishKernel);
         RmsNormForward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, float, ArrayView<float>, ArrayView<float>, int>(RmsNorm.ForwardKernel);
         RmsNormBackward = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(RmsNorm.BackwardKernel);
         Rotary = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, float, ArrayView<ushort>, int>(RotaryEmbedding.Kernel);
@@ -133,6 +151,8 @@ public sealed class TrainingKernels : IDisposable
         (Method(typeof(ColumnSum), nameof(ColumnSum.PartialKernel)), false),
         (Method(typeof(ColumnSum), nameof(ColumnSum.FinishKernel)), false),
         (Method(typeof(Embedding), nameof(Embedding.BackwardKernel)), false),
+        (Method(typeof(Embedding), nameof(Embedding.BackwardPartialKernel)), false),
+        (Method(typeof(Embedding), nameof(Embedding.BackwardFinishKernel)), false),
         (Method(typeof(RmsNorm), nameof(RmsNorm.ForwardKernel)), true),
         (Method(typeof(RmsNorm), nameof(RmsNorm.BackwardKernel)), true),
         (Method(typeof(RotaryEmbedding), nameof(RotaryEmbedding.Kernel)), false),
