@@ -73,4 +73,4 @@ chroot "$root" /usr/bin/env -i \
   PATH="$dotnet_root:/usr/sbin:/usr/bin:/sbin:/bin" HOME=/tmp TMPDIR=/tmp DOTNET_ROOT="$dotnet_root" \
   DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 \
   DREAM_TEST_DEVICE=opencl DREAM_TEST_REQUIRE_DEVICE=1 \
-  /bin/sh -c "cd /tmp && dotnet test '$tests/Dream.Tests.dll' --filter 'FullyQualifiedName~Dream.Tests.Ilgpu' --logger 'console;verbosity=normal' $trx"
+  /bin/sh -c "cd /tmp && dotnet test '$tests/Dream.Tests.dll' --filter '${OPENCL_FILTER:-FullyQualifiedName~Dream.Tests.Ilgpu}' --logger 'console;verbosity=normal' $trx"

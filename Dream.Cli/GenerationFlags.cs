@@ -10,7 +10,7 @@ namespace Dream.Cli;
 public static class GenerationFlags
 {
     public static readonly string[] ValueOptions =
-        { "steps", "alg", "temperature", "top-p", "top-k", "alg-temp", "seed", "max-new-tokens", "eps", "backend" };
+        { "steps", "alg", "temperature", "top-p", "top-k", "alg-temp", "seed", "max-new-tokens", "eps", "backend", "kernels" };
 
     /// <summary>`--host-sampling`: sample on the host (double precision) even when the backend samples on its device.</summary>
     public static readonly string[] FlagOptions = { "host-sampling" };
@@ -53,6 +53,9 @@ public static class GenerationFlags
 
     private static float NonNegative(CommandLine cl, string name, double value) =>
         value >= 0 ? (float)value : throw new UsageException($"dream {cl.Command}: --{name} must be ≥ 0, got {value}");
+
+    /// <summary>`--kernels auto|f32|tensor-core`: which ILGPU forward runs the model (see <see cref="BackendFactory.Create"/>).</summary>
+    public static GpuKernels Kernels(CommandLine cl) => BackendFactory.ParseKernels(cl.String("kernels"));
 
     public static string Backend(CommandLine cl, string fallback)
     {

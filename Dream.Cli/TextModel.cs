@@ -18,13 +18,13 @@ public sealed class TextModel : IDisposable
     public GenerationDefaults? Defaults => _checkpoint.GenerationDefaults;
     public string Directory => _checkpoint.Directory;
 
-    public TextModel(string directory, string backend)
+    public TextModel(string directory, string backend, GpuKernels kernels = GpuKernels.Auto)
     {
         _checkpoint = DreamCheckpoint.Open(directory);
         try
         {
             Tokenizer = _checkpoint.TokenizerPath is { } t ? BpeTokenizer.Load(t) : null;
-            Model = BackendFactory.Create(backend, _checkpoint.Weights);
+            Model = BackendFactory.Create(backend, _checkpoint.Weights, kernels);
         }
         catch
         {

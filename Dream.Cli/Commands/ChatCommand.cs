@@ -14,7 +14,7 @@ public static class ChatCommand
     public static int Run(CommandLine cl, CliContext io, TextReader input)
     {
         cl.ExpectPositionals(0, "only options");
-        using var model = new TextModel(ModelResolver.Resolve(cl.String("model")), GenerationFlags.Backend(cl, "cpu"));
+        using var model = new TextModel(ModelResolver.Resolve(cl.String("model")), GenerationFlags.Backend(cl, "cpu"), GenerationFlags.Kernels(cl));
         var tokenizer = model.RequireTokenizer("chat");
         var options = GenerationFlags.Build(cl, model.Defaults);
         var messages = new List<ChatMessage>();

@@ -25,7 +25,7 @@ public static class GenerateCommand
         if (promptIds is not null && cl.Flag("chat"))
             throw new UsageException("dream generate: --chat applies the chat template to --prompt text, not to --prompt-ids");
 
-        using var model = new TextModel(ModelResolver.Resolve(cl.String("model")), GenerationFlags.Backend(cl, "cpu"));
+        using var model = new TextModel(ModelResolver.Resolve(cl.String("model")), GenerationFlags.Backend(cl, "cpu"), GenerationFlags.Kernels(cl));
         if (text is not null)
         {
             var tokenizer = model.RequireTokenizer("generate");

@@ -15,7 +15,7 @@ public static class InfillCommand
     public static int Run(CommandLine cl, CliContext io)
     {
         if (cl.Positionals.Count != 1) throw new UsageException("dream infill: expected one argument, the text with <|mask|> holes");
-        using var model = new TextModel(ModelResolver.Resolve(cl.String("model")), GenerationFlags.Backend(cl, "cpu"));
+        using var model = new TextModel(ModelResolver.Resolve(cl.String("model")), GenerationFlags.Backend(cl, "cpu"), GenerationFlags.Kernels(cl));
         int[] ids = model.RequireTokenizer("infill").Encode(cl.Positionals[0]);
         int holes = ids.Count(id => id == model.Config.MaskTokenId);
         if (holes == 0 && cl.Int("max-new-tokens", 0) is null or 0)

@@ -50,7 +50,7 @@ public static class SudokuCommand
             io.Out.WriteLine($"puzzle {index} of the bundled test set ({quiz.Blanks} blanks)");
         }
 
-        using var solver = new SudokuSolver(modelDir, backend);
+        using var solver = new SudokuSolver(modelDir, backend, GenerationFlags.Kernels(cl));
         var options = GenerationFlags.Build(cl, solver.Defaults, maxNewTokensFallback: SudokuPuzzle.Cells + 1);
         bool visual = cl.Flag("visual");
         var givens = quiz.Digits.Select(d => d != 0).ToArray();
@@ -108,7 +108,7 @@ public static class SudokuCommand
         var set = SudokuTestSet.Load(file, cl.Int("limit", 1));
         int batchSize = cl.Int("batch", 1, 256) ?? 16;
         bool json = cl.Flag("json");
-        using var solver = new SudokuSolver(modelDir, backend);
+        using var solver = new SudokuSolver(modelDir, backend, GenerationFlags.Kernels(cl));
         var options = GenerationFlags.Build(cl, solver.Defaults, maxNewTokensFallback: SudokuPuzzle.Cells + 1);
         var progress = new ProgressLine();
         int solved = 0, exact = 0, done = 0;

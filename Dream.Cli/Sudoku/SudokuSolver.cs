@@ -22,7 +22,7 @@ public sealed class SudokuSolver : IDisposable
     public string BackendName => _model.BackendName;
     public int MaskId => _checkpoint.Config.MaskTokenId;
 
-    public SudokuSolver(string modelDir, string backend)
+    public SudokuSolver(string modelDir, string backend, GpuKernels kernels = GpuKernels.Auto)
     {
         _checkpoint = DreamCheckpoint.Open(modelDir);
         try
@@ -38,7 +38,7 @@ public sealed class SudokuSolver : IDisposable
                 if (ids.Length != 1) throw new UsageException($"{tokenizerPath}: digit '{d}' is not a single token; not a Sudoku planner");
                 _digitOfId[ids[0]] = d;
             }
-            _model = BackendFactory.Create(backend, _checkpoint.Weights);
+            _model = BackendFactory.Create(backend, _checkpoint.Weights, kernels);
         }
         catch
         {

@@ -98,10 +98,10 @@ public sealed class DiffusionGenerator
         hooks?.Tokens?.Invoke(null, canvas);
         // Sampling on the model's device needs a model that offers it and nothing that needs the logits themselves.
         var device = _model as ISamplingForwardModel;
-        if (options.HostSampling || hooks?.Logits is not null) device = null;
+        var request = SamplingRequest.From(options);
+        if (options.HostSampling || hooks?.Logits is not null || device?.SamplesOnDevice(request) == false) device = null;
         bool revealOnDevice = device is not null && options.Algorithm != DecodingAlgorithm.Origin && options.AlgTemp == 0
             && options.PositionTies == PositionTies.LowestPosition && options.RevealCounting == RevealCounting.PerRow;
-        var request = SamplingRequest.From(options);
         var work = new Workspace(batch, length, vocab, CountMasks(canvas, maskId), hostLogits: device is null);
 
         for (int step = 0; step < options.Steps; step++)

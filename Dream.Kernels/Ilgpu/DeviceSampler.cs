@@ -80,6 +80,23 @@ public sealed class DeviceSampler : IDisposable
         for (int r = 0; r < _rows; r++) confidence[r] = Assemble(_hostFloats[r], _hostDeficit[r]);
     }
 
+    /// <summary>Whether requests like <paramref name="request"/> are sampled here on this accelerator (see the models'
+    /// <c>SamplesOnDevice</c>: filtered requests are declined on OpenCL).</summary>
+    public static bool Supports(IlgpuKernels kernels, SamplingRequest request) =>
+        kernels.Accelerator.AcceleratorType != AcceleratorType.OpenCL || (request.TopP is not < 1 && request.TopK is null);
+
+    /// <summary>
+    /// The argument checks of an <see cref="ISamplingForwardModel.ForwardSampleReveal"/> call, shared by every model
+    /// that reveals through this sampler: one position per requested row, one reveal count per batch row.
+    /// </summary>
+    public static void CheckReveal(ForwardInput input, ReadOnlySpan<int> positions, ReadOnlySpan<int> rows, ReadOnlySpan<int> revealCounts)
+    {
+        if (positions.Length != rows.Length)
+            throw new ArgumentException($"{positions.Length} positions for {rows.Length} rows", nameof(positions));
+        if (revealCounts.Length != input.Batch)
+            throw new ArgumentException($"{revealCounts.Length} reveal counts for a batch of {input.Batch}", nameof(revealCounts));
+    }
+
     /// <summary>The confidence in double from the kernel's float32 confidence and deficit.</summary>
     public static double Assemble(float confidence, float deficit) => deficit < 0.5f ? 1.0 - deficit : confidence;
 

@@ -39,7 +39,14 @@ public class TokenSamplerTests
     public sealed record Case(int Rows, int Vocab, float Scale, Ties Ties, double Temperature, double? TopP, int? TopK,
         DecodingAlgorithm Algorithm, int Seed);
 
-    private static Arbitrary<Case> Cases =>
+    private static Arbitrary<Case> Cases => CaseGen.ToArbitrary();
+
+    /// <summary>The cases the device samples (<see cref="DeviceSampler.Supports"/>): on OpenCL filtered requests are
+    /// declined — sampled on the host — after a PoCL discrepancy this property found (docs/sampling.md).</summary>
+    private static Arbitrary<Case> SampledCases =>
+        CaseGen.Where(c => DeviceSampler.Supports(IlgpuTestDevice.Kernels, new SamplingRequest(c.Algorithm, c.Temperature, c.TopP, c.TopK))).ToArbitrary();
+
+    private static Gen<Case> CaseGen =>
         (from rows in Size(4) from vocab in Around(IlgpuTestDevice.Kernels.ReductionGroupSize * 3)
          from scale in Gen.Elements(1f, 10f, 60f) from ties in Gen.Elements(Ties.None, Ties.Maximum, Ties.Heavy)
          from temperature in Gen.Elements(0.0, 0.0, 0.3, 1.0, 2.5)
@@ -47,7 +54,7 @@ public class TokenSamplerTests
          from topK in Gen.Elements<int?>(null, 1, 2, 7, 1000)
          from algorithm in Gen.Elements(DecodingAlgorithm.MaskGitPlus, DecodingAlgorithm.TopKMargin, DecodingAlgorithm.Entropy)
          from seed in Seed
-         select new Case(rows, vocab, scale, ties, temperature, topP, topK, algorithm, seed)).ToArbitrary();
+         select new Case(rows, vocab, scale, ties, temperature, topP, topK, algorithm, seed));
 
     private static float[] Logits(Case c, Random random)
     {
@@ -153,7 +160,7 @@ public class TokenSamplerTests
     // ---- the whole sampler ----
 
     [IlgpuProperty(MaxTest = 40)]
-    public Property SamplerMatchesTheHostSampler() => Prop.ForAll(Cases, c =>
+    public Property SamplerMatchesTheHostSampler() => Prop.ForAll(SampledCases, c =>
     {
         var random = new Random(c.Seed);
         var acc = IlgpuTestDevice.Kernels.Accelerator;
