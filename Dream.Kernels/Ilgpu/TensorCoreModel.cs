@@ -141,12 +141,7 @@ public sealed class TensorCoreModel : ISamplingForwardModel
         Run(input, rows, default, null, copyLogits: false);
     }
 
-    /// <summary>
-    /// Everything on the device except top-p / top-k on OpenCL: on PoCL (CI's OpenCL device) the device sampler
-    /// kept a token the host's top-p filter drops in one FsCheck case (V = 163, two tied maxima, top_p = 0.001,
-    /// temperature 2.5; reproduced, not yet explained — CUDA and the CPU simulator agree with the host), so OpenCL
-    /// models sample filtered requests on the host until that is found.
-    /// </summary>
+    /// <summary>Everything but top-p / top-k on OpenCL (<see cref="DeviceSampler.Supports"/>).</summary>
     public bool SamplesOnDevice(SamplingRequest request) => DeviceSampler.Supports(_kernels, request);
 
     /// <summary>Forward, then `sample_tokens` on the device for every requested row (<see cref="DeviceSampler"/>).</summary>
