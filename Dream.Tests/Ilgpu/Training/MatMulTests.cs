@@ -42,45 +42,18 @@ public class MatMulTests
         Linear.BackwardInput(TrainKernels, dyb.View, wb.View, dxb.View, n, i, o, c.Accumulate);
         Linear.BackwardWeight(TrainKernels, xb.View, dyb.View, dwb.View, dbb.View.SubView(0, o), n, i, o, c.Slices);
 
-        var y = new double[n * o]; var yMag = new double[n * o];
-        var dx = new double[n * i]; var dxMag = new double[n * i];
-        var dw = new double[o * i]; var dwMag = new double[o * i];
+        var oracle = LinearOracle.Of(x, w, c.Bias ? b : null, dy, y0, dx0, dw0, n, i, o, c.Accumulate);
         var db = new double[o]; var dbMag = new double[o];
-        for (int t = 0; t < n; t++)
-        for (int f = 0; f < o; f++)
-        {
-            double s = 0, m = 0;
-            for (int k = 0; k < i; k++) { s += (double)x[t * i + k] * w[f * i + k]; m += Math.Abs((double)x[t * i + k] * w[f * i + k]); }
-            double old = c.Accumulate ? y0[t * o + f] : 0, bias = c.Bias ? b[f] : 0;
-            y[t * o + f] = old + s + bias;
-            yMag[t * o + f] = m + Math.Abs(old) + Math.Abs(bias);
-        }
-        for (int t = 0; t < n; t++)
-        for (int k = 0; k < i; k++)
-        {
-            double s = 0, m = 0;
-            for (int f = 0; f < o; f++) { s += (double)dy[t * o + f] * w[f * i + k]; m += Math.Abs((double)dy[t * o + f] * w[f * i + k]); }
-            double old = c.Accumulate ? dx0[t * i + k] : 0;
-            dx[t * i + k] = old + s;
-            dxMag[t * i + k] = m + Math.Abs(old);
-        }
         for (int f = 0; f < o; f++)
         {
             double bs = 0, bm = 0;
             for (int t = 0; t < n; t++) { bs += dy[t * o + f]; bm += Math.Abs(dy[t * o + f]); }
             db[f] = db0[f] + bs;
             dbMag[f] = Math.Abs(db0[f]) + bm;
-            for (int k = 0; k < i; k++)
-            {
-                double s = 0, m = 0;
-                for (int t = 0; t < n; t++) { s += (double)dy[t * o + f] * x[t * i + k]; m += Math.Abs((double)dy[t * o + f] * x[t * i + k]); }
-                dw[f * i + k] = dw0[f * i + k] + s;
-                dwMag[f * i + k] = m + Math.Abs(dw0[f * i + k]);
-            }
         }
-        Near($"y {c}", Run(yb, n * o), y, j => yMag[j], i + 2);
-        Near($"dx {c}", Run(dxb, n * i), dx, j => dxMag[j], o + 2);
-        Near($"dW {c}", Run(dwb, o * i), dw, j => dwMag[j], n + c.Slices + 2);
+        Near($"y {c}", Run(yb, n * o), oracle.Y, j => oracle.YMagnitude[j], i + 2);
+        Near($"dx {c}", Run(dxb, n * i), oracle.Dx, j => oracle.DxMagnitude[j], o + 2);
+        Near($"dW {c}", Run(dwb, o * i), oracle.DW, j => oracle.DWMagnitude[j], n + c.Slices + 2);
         Near($"db {c}", Run(dbb, o), db, j => dbMag[j], n + 2);
     });
 }

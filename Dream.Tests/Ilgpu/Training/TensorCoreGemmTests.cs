@@ -47,38 +47,10 @@ public class TensorCoreGemmTests
         LinearBf16.BackwardInput(TrainKernels, dyb.View, wb.View, dxb.View, n, i, o, c.Accumulate);
         LinearBf16.BackwardWeight(TrainKernels, xb.View, dyb.View, dyf.View, dwb.View, dbb.View.SubView(0, o), n, i, o, c.Slices);
 
-        var y = new double[n * o]; var yMag = new double[n * o];
-        var dx = new double[n * i]; var dxMag = new double[n * i];
-        var dw = new double[o * i]; var dwMag = new double[o * i];
-        for (int t = 0; t < n; t++)
-        for (int f = 0; f < o; f++)
-        {
-            double s = 0, m = 0;
-            for (int k = 0; k < i; k++) { s += (double)x[t * i + k] * w[f * i + k]; m += Math.Abs((double)x[t * i + k] * w[f * i + k]); }
-            double old = c.Accumulate ? y0[t * o + f] : 0, bias = c.Bias ? b[f] : 0;
-            y[t * o + f] = old + s + bias;
-            yMag[t * o + f] = m + Math.Abs(old) + Math.Abs(bias);
-        }
-        for (int t = 0; t < n; t++)
-        for (int k = 0; k < i; k++)
-        {
-            double s = 0, m = 0;
-            for (int f = 0; f < o; f++) { s += (double)dy[t * o + f] * w[f * i + k]; m += Math.Abs((double)dy[t * o + f] * w[f * i + k]); }
-            double old = c.Accumulate ? dx0[t * i + k] : 0;
-            dx[t * i + k] = old + s;
-            dxMag[t * i + k] = m + Math.Abs(old);
-        }
-        for (int f = 0; f < o; f++)
-        for (int k = 0; k < i; k++)
-        {
-            double s = 0, m = 0;
-            for (int t = 0; t < n; t++) { s += (double)dy[t * o + f] * x[t * i + k]; m += Math.Abs((double)dy[t * o + f] * x[t * i + k]); }
-            dw[f * i + k] = dw0[f * i + k] + s;
-            dwMag[f * i + k] = m + Math.Abs(dw0[f * i + k]);
-        }
-        Check($"y {c}", Run(yb, n * o), y, yMag, i, 2);
-        Check($"dx {c}", Run(dxb, n * i), dx, dxMag, o, 1);
-        Check($"dW {c}", Run(dwb, o * i), dw, dwMag, n, c.Slices + 2);
+        var oracle = LinearOracle.Of(x, w, c.Bias ? b : null, dy, y0, dx0, dw0, n, i, o, c.Accumulate);
+        Check($"y {c}", Run(yb, n * o), oracle.Y, oracle.YMagnitude, i, 2);
+        Check($"dx {c}", Run(dxb, n * i), oracle.Dx, oracle.DxMagnitude, o, 1);
+        Check($"dW {c}", Run(dwb, o * i), oracle.DW, oracle.DWMagnitude, n, c.Slices + 2);
     });
 
     private static void Check(string what, float[] actual, double[] expected, double[] magnitude, int k, int extraRoundings) =>
