@@ -66,9 +66,7 @@ public static partial class FlashAttention
         public Kernels(Accelerator accelerator)
         {
             Accelerator = accelerator;
-            int limit = Math.Min(accelerator.MaxNumThreadsPerGroup, MaxPortableGroup), p = 1;
-            while (p * 2 <= limit) p *= 2;
-            PortableGroupSize = p;
+            PortableGroupSize = IlgpuKernels.PowerOfTwoAtMost(Math.Min(accelerator.MaxNumThreadsPerGroup, MaxPortableGroup));
             Portable = accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<int>, ArrayView<ushort>, int, int, int, int, int, int, float>(KernelPortable);
             if (accelerator.AcceleratorType == AcceleratorType.Cuda)
                 TensorCore = accelerator.LoadStreamKernel<ArrayView<int>, long, long, long, long, int, int, int, int, int, float>(KernelTensorCore);

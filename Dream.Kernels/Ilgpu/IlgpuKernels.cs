@@ -123,11 +123,13 @@ public sealed class IlgpuKernels : IDisposable
         (Method(typeof(PositionSelector), nameof(Ilgpu.PositionSelector.Kernel)), true),
     ];
 
-    private static MethodInfo Method(Type type, string name) =>
+    /// <summary>A kernel method by name, for the entry-point lists.</summary>
+    internal static MethodInfo Method(Type type, string name) =>
         type.GetMethod(name, BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public)
         ?? throw new MissingMethodException(type.FullName, name);
 
-    private static int PowerOfTwoAtMost(int n)
+    /// <summary>The largest power of two not above <paramref name="n"/> (group sizes from a device's limits).</summary>
+    internal static int PowerOfTwoAtMost(int n)
     {
         int p = 1;
         while (p * 2 <= n) p *= 2;

@@ -106,7 +106,7 @@ public sealed class IlgpuModel : ISamplingForwardModel
         int n = input.Batch * input.Length, d = c.HiddenSize, f = c.IntermediateSize, kv = c.KvDim, dh = c.HeadDim;
         var k = _kernels;
         var s = _state is { } st && st.Batch == input.Batch && st.Length == input.Length ? st : NewState(input.Batch, input.Length);
-        s.Upload(input, c);
+        s.Upload(input);
 
         Embedding.Forward(k, _embedding, s.Ids, s.H, n, d);
         foreach (var layer in _layers)

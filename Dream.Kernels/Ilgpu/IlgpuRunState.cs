@@ -84,7 +84,7 @@ public sealed class IlgpuRunState : IDisposable
     }
 
     /// <summary>Copies ids, the pad mask and (when the positions changed) the RoPE tables to the device.</summary>
-    public void Upload(ForwardInput input, DreamConfig c) => _inputs.Upload(input);
+    public void Upload(ForwardInput input) => _inputs.Upload(input);
 
     public void Dispose()
     {

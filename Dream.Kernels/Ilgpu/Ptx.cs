@@ -42,15 +42,7 @@ internal static class Ptx
     /// <summary>Closes the group of copies started since the last commit.</summary>
     public static void CommitCopies() => CudaAsm.Emit("cp.async.commit_group;");
 
-    /// <summary>Waits until at most 0 / 1 / 2 committed copy groups are still in flight (the count is part of the instruction).</summary>
+    /// <summary>Waits until at most 0 / 1 committed copy groups are still in flight (the count is part of the instruction).</summary>
     public static void WaitCopies0() => CudaAsm.Emit("cp.async.wait_group 0;");
     public static void WaitCopies1() => CudaAsm.Emit("cp.async.wait_group 1;");
-    public static void WaitCopies2() => CudaAsm.Emit("cp.async.wait_group 2;");
-
-    /// <summary>Two floats → one 32-bit word of two bf16 (round to nearest even); <paramref name="low"/> in bits 0–15.</summary>
-    public static uint PackBf16(float low, float high)
-    {
-        CudaAsm.Emit("cvt.rn.bf16x2.f32 %0, %1, %2;", out uint packed, high, low);
-        return packed;
-    }
 }

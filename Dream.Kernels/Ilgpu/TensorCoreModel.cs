@@ -105,14 +105,14 @@ public sealed class TensorCoreModel : ISamplingForwardModel
         _embedding = DeviceWeight.FromBf16(acc, Bf16Bits(weights.Embedding));
         _tied = weights.LmHead.Address == weights.Embedding.Address;
         _lmHead = _tied ? _embedding : DeviceWeight.FromBf16(acc, Bf16Bits(weights.LmHead));
-        _finalNorm = UploadFloat32(acc, weights.FinalNorm.ToFloat32());
+        _finalNorm = acc.Allocate1D<float>(weights.FinalNorm.ToFloat32());
         _layers = weights.Layers.Select(l => new Layer
         {
-            InputNorm = UploadFloat32(acc, l.InputNorm.ToFloat32()),
+            InputNorm = acc.Allocate1D<float>(l.InputNorm.ToFloat32()),
             Qkv = acc.Allocate1D([.. Bf16Bits(l.QProj), .. Bf16Bits(l.KProj), .. Bf16Bits(l.VProj)]),
-            QkvBias = UploadFloat32(acc, [.. l.QBias.ToFloat32(), .. l.KBias.ToFloat32(), .. l.VBias.ToFloat32()]),
+            QkvBias = acc.Allocate1D<float>([.. l.QBias.ToFloat32(), .. l.KBias.ToFloat32(), .. l.VBias.ToFloat32()]),
             O = acc.Allocate1D(Bf16Bits(l.OProj)),
-            PostNorm = UploadFloat32(acc, l.PostAttentionNorm.ToFloat32()),
+            PostNorm = acc.Allocate1D<float>(l.PostAttentionNorm.ToFloat32()),
             GateUp = acc.Allocate1D(TensorCoreLinear.InterleaveGateUp(Bf16Bits(l.GateProj), Bf16Bits(l.UpProj), c.IntermediateSize, c.HiddenSize)),
             Down = acc.Allocate1D(Bf16Bits(l.DownProj)),
         }).ToArray();
@@ -122,8 +122,6 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     /// <summary>A weight as bf16 bits: bf16 checkpoints as stored, f32/f16 rounded to nearest even.</summary>
     private static ushort[] Bf16Bits(TensorView tensor) =>
         tensor.DType == TensorDType.BF16 ? tensor.As<ushort>().ToArray() : tensor.ToFloat32().Select(BFloat16.FromFloat).ToArray();
-
-    private static MemoryBuffer1D<float, Stride1D.Dense> UploadFloat32(Accelerator acc, float[] values) => acc.Allocate1D(values);
 
     public void Forward(ForwardInput input, ReadOnlySpan<int> rows, Span<float> logits)
     {

@@ -82,8 +82,8 @@ public sealed class TrainingKernels : IDisposable
     {
         Accelerator = accelerator;
         int limit = Math.Min(accelerator.MaxNumThreadsPerGroup, MaxGroupSize);
-        ReductionGroupSize = PowerOfTwoAtMost(limit);
-        MatMulTile = Math.Min(MatMul.MaxBlock / 4, PowerOfTwoAtMost((int)Math.Sqrt(limit)));
+        ReductionGroupSize = IlgpuKernels.PowerOfTwoAtMost(limit);
+        MatMulTile = Math.Min(MatMul.MaxBlock / 4, IlgpuKernels.PowerOfTwoAtMost((int)Math.Sqrt(limit)));
         TargetGroups = 4 * Math.Max(1, accelerator.NumMultiprocessors);
         NormGroups = Math.Min(1024, TargetGroups);
         IsCuda = accelerator is ILGPU.Runtime.Cuda.CudaAccelerator;
@@ -144,39 +144,30 @@ public sealed class TrainingKernels : IDisposable
     /// </summary>
     public static IReadOnlyList<(MethodInfo Method, bool ExplicitlyGrouped)> EntryPoints { get; } =
     [
-        (Method(typeof(MatMul), nameof(MatMul.Kernel)), true),
-        (Method(typeof(MatMul), nameof(MatMul.SumSlicesKernel)), false),
-        (Method(typeof(TensorCoreGemm), nameof(TensorCoreGemm.Kernel)), true),
-        (Method(typeof(CastToBf16), nameof(Training.CastToBf16.Kernel)), false),
-        (Method(typeof(ColumnSum), nameof(ColumnSum.PartialKernel)), false),
-        (Method(typeof(ColumnSum), nameof(ColumnSum.FinishKernel)), false),
-        (Method(typeof(Embedding), nameof(Embedding.BackwardKernel)), false),
-        (Method(typeof(Embedding), nameof(Embedding.BackwardPartialKernel)), false),
-        (Method(typeof(Embedding), nameof(Embedding.BackwardFinishKernel)), false),
-        (Method(typeof(RmsNorm), nameof(RmsNorm.ForwardKernel)), true),
-        (Method(typeof(RmsNorm), nameof(RmsNorm.BackwardKernel)), true),
-        (Method(typeof(RotaryEmbedding), nameof(RotaryEmbedding.Kernel)), false),
-        (Method(typeof(Attention), nameof(Attention.SoftmaxKernel)), true),
-        (Method(typeof(Attention), nameof(Attention.SoftmaxBackwardKernel)), true),
-        (Method(typeof(Attention), nameof(Attention.GroupSumKernel)), false),
-        (Method(typeof(SwiGlu), nameof(SwiGlu.BackwardKernel)), false),
-        (Method(typeof(RowGather), nameof(RowGather.BackwardKernel)), false),
-        (Method(typeof(CrossEntropy), nameof(CrossEntropy.Kernel)), true),
-        (Method(typeof(CrossEntropy), nameof(CrossEntropy.TotalKernel)), true),
-        (Method(typeof(AdamW), nameof(Training.AdamW.Kernel)), false),
-        (Method(typeof(GradientClipping), nameof(GradientClipping.SumOfSquaresKernel)), true),
+        (IlgpuKernels.Method(typeof(MatMul), nameof(MatMul.Kernel)), true),
+        (IlgpuKernels.Method(typeof(MatMul), nameof(MatMul.SumSlicesKernel)), false),
+        (IlgpuKernels.Method(typeof(TensorCoreGemm), nameof(TensorCoreGemm.Kernel)), true),
+        (IlgpuKernels.Method(typeof(CastToBf16), nameof(Training.CastToBf16.Kernel)), false),
+        (IlgpuKernels.Method(typeof(ColumnSum), nameof(ColumnSum.PartialKernel)), false),
+        (IlgpuKernels.Method(typeof(ColumnSum), nameof(ColumnSum.FinishKernel)), false),
+        (IlgpuKernels.Method(typeof(Embedding), nameof(Embedding.BackwardKernel)), false),
+        (IlgpuKernels.Method(typeof(Embedding), nameof(Embedding.BackwardPartialKernel)), false),
+        (IlgpuKernels.Method(typeof(Embedding), nameof(Embedding.BackwardFinishKernel)), false),
+        (IlgpuKernels.Method(typeof(RmsNorm), nameof(RmsNorm.ForwardKernel)), true),
+        (IlgpuKernels.Method(typeof(RmsNorm), nameof(RmsNorm.BackwardKernel)), true),
+        (IlgpuKernels.Method(typeof(RotaryEmbedding), nameof(RotaryEmbedding.Kernel)), false),
+        (IlgpuKernels.Method(typeof(Attention), nameof(Attention.SoftmaxKernel)), true),
+        (IlgpuKernels.Method(typeof(Attention), nameof(Attention.SoftmaxBackwardKernel)), true),
+        (IlgpuKernels.Method(typeof(Attention), nameof(Attention.GroupSumKernel)), false),
+        (IlgpuKernels.Method(typeof(SwiGlu), nameof(SwiGlu.BackwardKernel)), false),
+        (IlgpuKernels.Method(typeof(RowGather), nameof(RowGather.BackwardKernel)), false),
+        (IlgpuKernels.Method(typeof(CrossEntropy), nameof(CrossEntropy.Kernel)), true),
+        (IlgpuKernels.Method(typeof(CrossEntropy), nameof(CrossEntropy.TotalKernel)), true),
+        (IlgpuKernels.Method(typeof(AdamW), nameof(Training.AdamW.Kernel)), false),
+        (IlgpuKernels.Method(typeof(GradientClipping), nameof(GradientClipping.SumOfSquaresKernel)), true),
     ];
 
-    private static MethodInfo Method(Type type, string name) =>
-        type.GetMethod(name, BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public)
-        ?? throw new MissingMethodException(type.FullName, name);
 
-    private static int PowerOfTwoAtMost(int n)
-    {
-        int p = 1;
-        while (p * 2 <= n) p *= 2;
-        return p;
-    }
 
     public void Dispose()
     {

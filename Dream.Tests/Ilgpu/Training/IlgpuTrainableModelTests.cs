@@ -66,9 +66,9 @@ public class IlgpuTrainableModelTests
     /// f32 accumulation) against the same float64 oracle. Rounding an operand to bf16 moves it by at most
     /// u_bf = 2^-9 relative, so one product moves by at most 2·u_bf·Σ|a·b|; a gradient passes through at most
     /// ~8 such products on its way back from the loss (lm_head, the layer's Linear inputs and outputs, both
-    /// directions), so the bound is 16·u_bf normwise per tensor, ‖g − g_oracle‖₂ ≤ 16·u_bf·‖g_oracle‖₂ (plus 1e-5
-    /// per element), and 8·u_bf·max(1, |loss|) for the loss. Normwise, because rounding-error bounds of products
-    /// are normwise: single elements with cancellation carry a larger share. Weights are drawn with std 0.1, not the
+    /// directions), so the bound is 16·u_bf of the tensor's largest oracle gradient per element (plus 1e-5), the same
+    /// 16·u_bf normwise per tensor, ‖g − g_oracle‖₂ ≤ 16·u_bf·‖g_oracle‖₂, and 8·u_bf·max(1, |loss|) for the loss.
+    /// Weights are drawn with std 0.1, not the
     /// 0.3 of the float32 test: at 0.3 the attention logits of the widened CUDA shapes grow large enough for the
     /// softmax's backward to amplify bf16 rounding past the 8-product estimate (q_proj 4.3% normwise — identical on
     /// the CPU simulator's fallback, so the arithmetic, not a kernel, put it there). This still catches a wrong
@@ -103,12 +103,14 @@ public class IlgpuTrainableModelTests
         {
             var fast = gradients.Tensors[i].Data;
             var oracle = oracleGradients.Tensors[i].Data;
-            double errorSquares = 0, oracleSquares = 0;
+            double errorSquares = 0, oracleSquares = 0, scale = oracle.Max(Math.Abs);
             for (int j = 0; j < fast.Length; j++)
             {
                 double error = fast[j] - oracle[j];
                 errorSquares += error * error;
                 oracleSquares += oracle[j] * oracle[j];
+                Assert.True(Math.Abs(error) <= 1e-5 + 16 * UBf16 * scale,
+                    $"{gradients.Tensors[i].Name}[{j}]: bf16 {fast[j]:R}, oracle {oracle[j]:R} (tensor max {scale:G3})");
             }
             double errorNorm = Math.Sqrt(errorSquares), oracleNorm = Math.Sqrt(oracleSquares);
             worst = Math.Max(worst, errorNorm / Math.Max(oracleNorm, 1e-30));
