@@ -48,12 +48,15 @@ public static class GemmBench
                 default: throw new ArgumentException($"gemm: unknown option '{args[i]}'");
             }
         }
+        // DREAM_TRACE=1 shows ILGPU's trace output, where the PTX compiler's errors go.
+        if (Environment.GetEnvironmentVariable("DREAM_TRACE") is { Length: > 0 }) Trace.Listeners.Add(new ConsoleTraceListener(useErrorStream: true));
         // The CPU simulator runs the portable fallback at a few MFLOP/s: shrink everything.
         int scale = quick ? 16 : 1;
         using var dev = IlgpuDevice.Create(device);
         using var kernels = new IlgpuKernels(dev.Accelerator);
         var acc = dev.Accelerator;
-        Console.WriteLine($"device: {dev.Name} ({device}); tensor cores: {(kernels.IsCuda ? "mma.sync" : "no (portable fallback)")}");
+        bool hopper = kernels.WarpGroupLinear is not null;
+        Console.WriteLine($"device: {dev.Name} ({device}); tensor cores: {(hopper ? "wgmma (sm_90a), beside mma.sync" : kernels.IsCuda ? "mma.sync" : "no (portable fallback)")}");
 
         var shapes = Shapes.Select(s => s with { In = s.In / scale, Out = s.Out / scale, FixedTokens = s.FixedTokens / scale }).ToArray();
         int maxTokens = Math.Max(lens.Max() / scale, 1);
@@ -67,13 +70,16 @@ public static class GemmBench
         bias.MemSetToZero();
         using var yF32 = acc.Allocate1D<float>(maxY);
         using var yBf16 = acc.Allocate1D<ushort>(maxY / 2 + 1);
-        long workspaceLength = lens.SelectMany(len => shapes.Select(s => TensorCoreLinear.WorkspaceLength(kernels, s.FixedTokens ?? Math.Max(len / scale, 1), s.In, s.Out))).Max();
+        // On an H100/H200 every product runs on each kernel: wgmma with 3 and 2 warp groups, and mma.sync.
+        TensorCoreKernel[] paths = hopper ? [TensorCoreKernel.Wgmma192, TensorCoreKernel.Wgmma128, TensorCoreKernel.MmaSync] : [TensorCoreKernel.MmaSync];
+        long workspaceLength = lens.SelectMany(len => shapes.SelectMany(s => paths.Select(wg =>
+            TensorCoreLinear.WorkspaceLength(kernels, s.FixedTokens ?? Math.Max(len / scale, 1), s.In, s.Out, wg)))).Max();
         using var workspace = acc.Allocate1D<float>(Math.Max(workspaceLength, 1));
         acc.Synchronize();
 
         bool ok = true;
-        Console.WriteLine("| shape | T | In | Out | epilogue | split-K | ms | TFLOP/s | max rel. error (sampled) |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| shape | T | In | Out | epilogue | kernel | split-K | ms | TFLOP/s | max rel. error (sampled) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (int len in lens)
         {
             foreach (var s in shapes)
@@ -82,27 +88,32 @@ public static class GemmBench
                 if (s.FixedTokens is not null && len != lens[0]) continue;   // lm_head rows do not depend on T
                 var xs = x.View.SubView(0, (long)tokens * s.In);
                 var ws = w.View.SubView(0, (long)s.In * s.Out);
-                void Launch()
+                foreach (var path in paths)
                 {
-                    if (s.Epilogue == LinearEpilogue.AddInto) yF32.View.SubView(0, (long)tokens * s.Out).MemSetToZero(acc.DefaultStream);
-                    TensorCoreLinear.Forward(kernels, xs, ws, s.Epilogue == LinearEpilogue.Store ? bias.View.SubView(0, s.Out) : null, s.Epilogue,
-                        yF32.View.SubView(0, (long)tokens * s.Out), yBf16.View.SubView(0, (long)tokens * s.Out / 2 + 1), tokens, s.In, s.Out, workspace.View);
-                }
-                Launch();
-                acc.Synchronize();
-                double error = Check(acc, s, tokens, hostX, hostW, yF32.View, yBf16.View);
-                bool good = error < 1e-2;
-                ok &= good;
+                    void Launch()
+                    {
+                        if (s.Epilogue == LinearEpilogue.AddInto) yF32.View.SubView(0, (long)tokens * s.Out).MemSetToZero(acc.DefaultStream);
+                        TensorCoreLinear.Forward(kernels, xs, ws, s.Epilogue == LinearEpilogue.Store ? bias.View.SubView(0, s.Out) : null, s.Epilogue,
+                            yF32.View.SubView(0, (long)tokens * s.Out), yBf16.View.SubView(0, (long)tokens * s.Out / 2 + 1), tokens, s.In, s.Out, workspace.View,
+                            kernel: path);
+                    }
+                    Launch();
+                    acc.Synchronize();
+                    double error = Check(acc, s, tokens, hostX, hostW, yF32.View, yBf16.View);
+                    bool good = error < 1e-2;
+                    ok &= good;
 
-                int n = quick ? 1 : reps;
-                // The residual epilogue's memset is timed too; it moves T·Out·4 bytes, well under 1% of the product.
-                var watch = Stopwatch.StartNew();
-                for (int r = 0; r < n; r++) Launch();
-                acc.Synchronize();
-                double ms = watch.Elapsed.TotalMilliseconds / n;
-                double tflops = 2.0 * tokens * s.In * s.Out / (ms * 1e-3) / 1e12;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {s.Name} | {tokens} | {s.In} | {s.Out} | {s.Epilogue} | {TensorCoreLinear.ChooseSplits(kernels, tokens, s.In, s.Out)} | {ms:F3} | {tflops:F1} | {error:E2}{(good ? "" : " FAIL")} |"));
+                    int n = quick ? 1 : reps;
+                    // The residual epilogue's memset is timed too; it moves T·Out·4 bytes, well under 1% of the product.
+                    var watch = Stopwatch.StartNew();
+                    for (int r = 0; r < n; r++) Launch();
+                    acc.Synchronize();
+                    double ms = watch.Elapsed.TotalMilliseconds / n;
+                    double tflops = 2.0 * tokens * s.In * s.Out / (ms * 1e-3) / 1e12;
+                    string kernel = path switch { TensorCoreKernel.Wgmma192 => "wgmma 192×256", TensorCoreKernel.Wgmma128 => "wgmma 128×256", _ => kernels.IsCuda ? "mma.sync" : "portable" };
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"| {s.Name} | {tokens} | {s.In} | {s.Out} | {s.Epilogue} | {kernel} | {TensorCoreLinear.ChooseSplits(kernels, tokens, s.In, s.Out, path)} | {ms:F3} | {tflops:F1} | {error:E2}{(good ? "" : " FAIL")} |"));
+                }
             }
         }
         Console.WriteLine(ok ? "all checks passed" : "CHECK FAILED");

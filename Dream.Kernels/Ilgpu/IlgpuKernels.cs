@@ -48,6 +48,9 @@ public sealed class IlgpuKernels : IDisposable
     /// <summary>True on a CUDA accelerator, where the inline-PTX fast paths run (elsewhere their fallbacks).</summary>
     public bool IsCuda { get; }
 
+    /// <summary>The Hopper (wgmma) linear kernel on an H100/H200, which <see cref="Ilgpu.TensorCoreLinear.Forward"/> prefers; null elsewhere or when turned off.</summary>
+    public WarpGroupLinear? WarpGroupLinear { get; }
+
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> EmbeddingF32;
     internal readonly Action<Index1D, ArrayView<ushort>, ArrayView<int>, ArrayView<float>, int> EmbeddingBf16;
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, float, ArrayView<float>, int> RmsNorm;
@@ -67,7 +70,8 @@ public sealed class IlgpuKernels : IDisposable
 
     /// <param name="accelerator">The device the kernels are compiled for.</param>
     /// <param name="maxGroupSize">Upper bound on threads per explicit group (at most the device's own limit and <see cref="MaxGroupSize"/>).</param>
-    public IlgpuKernels(Accelerator accelerator, int maxGroupSize = MaxGroupSize)
+    /// <param name="warpGroupMma">Load <see cref="Ilgpu.WarpGroupLinear"/> where the device supports it (false: mma.sync everywhere, for comparisons).</param>
+    public IlgpuKernels(Accelerator accelerator, int maxGroupSize = MaxGroupSize, bool warpGroupMma = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxGroupSize, 1);
         Accelerator = accelerator;
@@ -97,6 +101,7 @@ public sealed class IlgpuKernels : IDisposable
         TensorCoreLinearReduce = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, int, int>(Ilgpu.TensorCoreLinear.KernelReduce);
         TokenSampler = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(Ilgpu.TokenSampler.Kernel);
         PositionSelector = accelerator.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>>(Ilgpu.PositionSelector.Kernel);
+        if (warpGroupMma && Ilgpu.WarpGroupLinear.IsSupported(accelerator)) WarpGroupLinear = new WarpGroupLinear(accelerator);
     }
 
     /// <summary>
@@ -138,6 +143,7 @@ public sealed class IlgpuKernels : IDisposable
 
     public void Dispose()
     {
+        WarpGroupLinear?.Dispose();
         _dummy.Dispose();
         _dummyBf16.Dispose();
     }

@@ -30,6 +30,9 @@ namespace Dream.Kernels.Ilgpu;
 /// Everywhere else (the CPU simulator, OpenCL) the same kernel takes a plain fallback: each thread computes whole
 /// outputs of the block as f32 dot products of the bf16 inputs, in ascending In order.
 ///
+/// On an H100/H200 <see cref="Forward"/> hands products with In a multiple of 64 to <see cref="WarpGroupLinear"/>
+/// (Hopper's wgmma fed by TMA, same epilogues, same split-K reduce); this class's kernel runs everywhere else.
+///
 /// Requirements: In a multiple of 32 (every Dream shape is), 16-byte aligned rows; any token and feature count.
 /// </summary>
 public static class TensorCoreLinear
@@ -57,9 +60,10 @@ public static class TensorCoreLinear
     /// <param name="yBf16">[T, Out/2] bf16 bits for SwiGlu (unused otherwise).</param>
     /// <param name="workspace">f32 scratch for split-K partial sums (<see cref="WorkspaceLength"/>), or empty: no split.</param>
     /// <param name="splits">Split-K count; null chooses (<see cref="ChooseSplits"/>).</param>
+    /// <param name="kernel">Which kernel: Auto takes <see cref="WarpGroupLinear"/> where the device has it and In allows (with the warp groups <see cref="WarpGroupLinear.ChooseWarpGroups"/> picks), else this class's; the others force one (for comparisons and tests).</param>
     public static void Forward(IlgpuKernels kernels, ArrayView<ushort> x, ArrayView<ushort> weight, ArrayView<float>? bias,
         LinearEpilogue epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16, int tokens, int inFeatures, int outFeatures,
-        ArrayView<float> workspace = default, int? splits = null)
+        ArrayView<float> workspace = default, int? splits = null, TensorCoreKernel kernel = TensorCoreKernel.Auto)
     {
         if (tokens == 0 || outFeatures == 0) return;
         if (inFeatures % TileIn != 0)
@@ -69,8 +73,9 @@ public static class TensorCoreLinear
         if (x.Length < (long)tokens * inFeatures || weight.Length < (long)outFeatures * inFeatures)
             throw new ArgumentException($"x [{tokens}, {inFeatures}] or W [{outFeatures}, {inFeatures}] is larger than its buffer");
 
-        int totalSteps = inFeatures / TileIn;
-        int split = Math.Clamp(splits ?? ChooseSplits(kernels, tokens, inFeatures, outFeatures), 1, totalSteps);
+        int warpGroups = WarpGroupsFor(kernels, tokens, inFeatures, outFeatures, kernel);
+        int totalSteps = inFeatures / (warpGroups == 0 ? TileIn : WarpGroupLinear.TileIn);
+        int split = Math.Clamp(splits ?? ChooseSplits(kernels, tokens, inFeatures, outFeatures, kernel), 1, totalSteps);
         int stepsPerSplit = (totalSteps + split - 1) / split;
         split = (totalSteps + stepsPerSplit - 1) / stepsPerSplit;
         if (split > 1 && workspace.Length < (long)split * tokens * outFeatures)
@@ -81,49 +86,72 @@ public static class TensorCoreLinear
         }
 
         bool cuda = kernels.IsCuda;
-        int group = cuda ? CudaGroupSize : kernels.ReductionGroupSize;
-        var config = new KernelConfig(
-            new Index3D((tokens + TileTokens - 1) / TileTokens, (outFeatures + TileFeatures - 1) / TileFeatures, split),
-            new Index3D(group, 1, 1),
-            SharedMemoryConfig.RequestDynamic<byte>(cuda ? SharedBytes : 16));
         long xAddress = cuda ? Ptx.DeviceAddress(x) : 0, wAddress = cuda ? Ptx.DeviceAddress(weight) : 0;
         var biasView = bias ?? kernels.Dummy;
         int hasBias = bias is null ? 0 : 1;
         var f32 = yF32.Length > 0 ? yF32 : kernels.Dummy;
         var bf16 = yBf16.Length > 0 ? yBf16 : kernels.DummyBf16;
-        if (split == 1)
+        // A split product: each slice of In writes its raw partial sums; one pass adds them in slice order and
+        // applies the epilogue.
+        int kernelEpilogue = split == 1 ? (int)epilogue : Partial;
+        var kernelOutput = split == 1 ? f32 : workspace;
+        if (warpGroups > 0)
+            kernels.WarpGroupLinear!.Launch(warpGroups, split, biasView, hasBias, kernelEpilogue, kernelOutput, bf16, xAddress, wAddress, tokens, inFeatures, outFeatures, stepsPerSplit);
+        else
         {
-            kernels.TensorCoreLinear(config, x, weight, biasView, hasBias, (int)epilogue, f32, bf16, xAddress, wAddress, tokens, inFeatures, outFeatures, stepsPerSplit);
-            return;
+            int group = cuda ? CudaGroupSize : kernels.ReductionGroupSize;
+            var config = new KernelConfig(
+                new Index3D((tokens + TileTokens - 1) / TileTokens, (outFeatures + TileFeatures - 1) / TileFeatures, split),
+                new Index3D(group, 1, 1),
+                SharedMemoryConfig.RequestDynamic<byte>(cuda ? SharedBytes : 16));
+            kernels.TensorCoreLinear(config, x, weight, biasView, hasBias, kernelEpilogue, kernelOutput, bf16, xAddress, wAddress, tokens, inFeatures, outFeatures, stepsPerSplit);
         }
-        // Each slice of In writes its raw partial sums; one pass adds them in slice order and applies the epilogue.
-        kernels.TensorCoreLinear(config, x, weight, biasView, hasBias, Partial, workspace, bf16, xAddress, wAddress, tokens, inFeatures, outFeatures, stepsPerSplit);
+        if (split == 1) return;
         long outputs = epilogue == LinearEpilogue.SwiGlu ? (long)tokens * (outFeatures / 2) : (long)tokens * outFeatures;
         kernels.TensorCoreLinearReduce((int)outputs, workspace, split, biasView, hasBias, (int)epilogue, f32, bf16, tokens, outFeatures);
     }
 
     /// <summary>
-    /// Split-K count for a product on this device. Two groups fit on a multiprocessor at once (225 registers per
-    /// thread and 48 KB of shared memory each, measured with Nsight Compute on an H200), so a grid of G groups runs
-    /// in ⌈G / 2M⌉ waves on M multiprocessors, and a grid well under 2M leaves tensor cores idle — e.g. the
-    /// 3584-wide O and down projections at 512 tokens make 112 groups for 132 multiprocessors: 4 warps on most of
-    /// them, the tensor pipe 23% busy. Split In into ⌊2M / G⌋ slices (at most 4, at least 16 steps of In each) so
-    /// that the split grid still fits in one wave; a split that spills into a second wave costs more than it gains
-    /// (measured: 3-way at 512 tokens, 336 groups, was slower than none). Off CUDA: 1.
+    /// Warp groups per group of <see cref="WarpGroupLinear"/> for this product, or 0 for this class's kernel (the
+    /// device has no wgmma, In is not a multiple of 64, or mma.sync was asked for).
     /// </summary>
-    public static int ChooseSplits(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures)
+    private static int WarpGroupsFor(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures, TensorCoreKernel kernel)
+    {
+        if (kernel == TensorCoreKernel.MmaSync || kernels.WarpGroupLinear is null || !WarpGroupLinear.Handles(inFeatures)) return 0;
+        return kernel switch
+        {
+            TensorCoreKernel.Wgmma128 => 2,
+            TensorCoreKernel.Wgmma192 => 3,
+            _ => WarpGroupLinear.ChooseWarpGroups(tokens, outFeatures, kernels.Accelerator.NumMultiprocessors),
+        };
+    }
+
+    /// <summary>
+    /// Split-K count for a product on this device. A grid of G groups runs in ⌈G / (c·M)⌉ waves on M multiprocessors
+    /// holding c groups each — two of this class's groups (225 registers per thread and 48 KB of shared memory each,
+    /// measured with Nsight Compute on an H200), one of <see cref="WarpGroupLinear"/>'s (193 KB) — and a grid well
+    /// under c·M leaves tensor cores idle: e.g. the 3584-wide O and down projections at 512 tokens make 112 groups
+    /// of 128 × 128 for 132 multiprocessors, 4 warps on most of them, the tensor pipe 23% busy. Split In into
+    /// ⌊c·M / G⌋ slices (at most 4, each at least 512 wide) so that the split grid still fits in one wave; a split
+    /// that spills into a second wave costs more than it gains (measured: 3-way at 512 tokens, 336 groups, was
+    /// slower than none). Off CUDA: 1.
+    /// </summary>
+    public static int ChooseSplits(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures, TensorCoreKernel kernel = TensorCoreKernel.Auto)
     {
         if (!kernels.IsCuda) return 1;
-        long groups = (long)((tokens + TileTokens - 1) / TileTokens) * ((outFeatures + TileFeatures - 1) / TileFeatures);
-        long slots = 2L * kernels.Accelerator.NumMultiprocessors;
+        int warpGroups = WarpGroupsFor(kernels, tokens, inFeatures, outFeatures, kernel);
+        long groups = warpGroups > 0
+            ? WarpGroupLinear.Groups(tokens, outFeatures, warpGroups)
+            : (long)((tokens + TileTokens - 1) / TileTokens) * ((outFeatures + TileFeatures - 1) / TileFeatures);
+        long slots = (warpGroups > 0 ? 1L : 2L) * kernels.Accelerator.NumMultiprocessors;
         int split = (int)Math.Min(4, slots / groups);
-        return Math.Max(1, Math.Min(split, inFeatures / TileIn / 16));
+        return Math.Max(1, Math.Min(split, inFeatures / 512));
     }
 
     /// <summary>Floats of workspace <see cref="Forward"/> needs for this product with the splits it would choose.</summary>
-    public static long WorkspaceLength(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures)
+    public static long WorkspaceLength(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures, TensorCoreKernel kernel = TensorCoreKernel.Auto)
     {
-        int split = ChooseSplits(kernels, tokens, inFeatures, outFeatures);
+        int split = ChooseSplits(kernels, tokens, inFeatures, outFeatures, kernel);
         return split > 1 ? (long)split * tokens * outFeatures : 0;
     }
 
@@ -438,7 +466,7 @@ public static class TensorCoreLinear
     /// Two neighbouring 8-feature slices of one 16-row slice: (d0, d1) at (row, f..f+1), (d2, d3) at (row + 8, f..f+1)
     /// for features starting at <paramref name="feature"/>, and (e0..e3) likewise 8 features further on.
     /// </summary>
-    private static void StorePair(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16,
+    internal static void StorePair(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16,
         int tokens, int outFeatures, int row, int feature,
         float d0, float d1, float d2, float d3, float e0, float e1, float e2, float e3)
     {
@@ -548,6 +576,19 @@ public static class TensorCoreLinear
         if (epilogue == (int)LinearEpilogue.AddInto) yF32[i] += sum;
         else yF32[i] = hasBias != 0 ? sum + bias[feature] : sum;
     }
+}
+
+/// <summary>Which kernel <see cref="TensorCoreLinear.Forward"/> runs (Auto outside comparisons and tests).</summary>
+public enum TensorCoreKernel
+{
+    /// <summary>wgmma where the device has it and In allows, with the tile <see cref="WarpGroupLinear.ChooseWarpGroups"/> picks; else mma.sync (or the portable fallback).</summary>
+    Auto = 0,
+    /// <summary><see cref="TensorCoreLinear"/>'s own kernel: mma.sync on CUDA, the portable fallback elsewhere.</summary>
+    MmaSync = 1,
+    /// <summary><see cref="WarpGroupLinear"/> with two warp groups (128 × 256 tiles), when available.</summary>
+    Wgmma128 = 2,
+    /// <summary><see cref="WarpGroupLinear"/> with three warp groups (192 × 256 tiles), when available.</summary>
+    Wgmma192 = 3,
 }
 
 /// <summary>What <see cref="TensorCoreLinear"/> does with each f32 product (see there).</summary>

@@ -26,6 +26,7 @@ public class KernelCompileTests
     private static IEnumerable<(MethodInfo Method, bool Grouped, bool OpenCL)> All =>
         IlgpuKernels.EntryPoints.Select(e => (e.Method, e.ExplicitlyGrouped, true))
             .Concat(FlashAttention.EntryPoints.Select(e => (e.Method, true, e.OpenCL)))
+            .Concat(WarpGroupLinear.EntryPoints.Select(e => (e.Method, true, e.OpenCL)))
             .Concat(TrainingKernels.EntryPoints.Select(e => (e.Method, e.ExplicitlyGrouped, true)));
 
     public static TheoryData<string> Kernels => new(All.Select(e => Name(e.Method)));
@@ -139,6 +140,39 @@ public class KernelCompileTests
         Assert.DoesNotContain(";;", ptx);
     }
 
+    /// <summary>
+    /// The Hopper GEMM (WarpGroupLinear), retargeted to sm_90a as the loader does: four wgmma per 64-wide step (k =
+    /// 0, 16, 32, 48) over the 128 named accumulators, declared once; two TMA box copies per stage, inlined for the
+    /// prologue and the loop; one mbarrier wait per step; the wgmma fence/commit/wait; and no local memory in the
+    /// main loop (from the first barrier wait to the final wgmma wait). The PTX is written next to the test assembly.
+    /// </summary>
+    [Fact]
+    public void WarpGroupLinearRetargetsAndKeepsItsTileInRegisters()
+    {
+        string ptx = HopperKernelLoader.Retarget(Ptx("Ilgpu.WarpGroupLinear.Kernel"));
+        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "WarpGroupLinear.Kernel.ptx"), ptx);
+        Assert.Contains(".target sm_90a", ptx);
+        Assert.DoesNotContain(".target sm_80", ptx);
+        Assert.Equal(4, CountOf(ptx, "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16"));
+        Assert.Equal(1, CountOf(ptx, ".reg .f32 wgc<128>;"));
+        Assert.Equal(4, CountOf(ptx, "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"));
+        Assert.Equal(1, CountOf(ptx, "mbarrier.try_wait.parity.shared::cta.b64"));
+        Assert.Equal(1, CountOf(ptx, "wgmma.fence.sync.aligned;"));
+        Assert.Equal(1, CountOf(ptx, "wgmma.wait_group.sync.aligned 1;"));
+        int loopStart = ptx.IndexOf("mbarrier.try_wait", StringComparison.Ordinal);
+        int loopEnd = ptx.IndexOf("wgmma.wait_group.sync.aligned 0;", StringComparison.Ordinal);
+        Assert.True(loopStart > 0 && loopEnd > loopStart, "main loop not found in the PTX");
+        Assert.DoesNotContain(".local", ptx[loopStart..loopEnd]);
+        Assert.DoesNotContain(";;", ptx);
+    }
+
+    [Fact]
+    public void RetargetRewritesTheTargetDirectiveOnly()
+    {
+        Assert.Equal(".version 8.0\n.target sm_90a\n.address_size 64", HopperKernelLoader.Retarget(".version 8.0\n.target sm_80\n.address_size 64"));
+        Assert.Throws<InvalidOperationException>(() => HopperKernelLoader.Retarget(".version 8.0\n"));
+    }
+
     private static int CountOf(string text, string what)
     {
         int count = 0;
@@ -149,7 +183,8 @@ public class KernelCompileTests
     /// <summary>The compile list covers every kernel method in Dream.Kernels.Ilgpu (methods named Kernel* or *Kernel).</summary>
     [Fact]
     public void EntryPointListCoversEveryKernel() =>
-        Covers(typeof(IlgpuKernels), IlgpuKernels.EntryPoints.Concat(FlashAttention.EntryPoints.Select(e => (e.Method, true))).ToList());
+        Covers(typeof(IlgpuKernels), IlgpuKernels.EntryPoints.Concat(FlashAttention.EntryPoints.Select(e => (e.Method, true)))
+            .Concat(WarpGroupLinear.EntryPoints.Select(e => (e.Method, true))).ToList());
 
     /// <summary>The trainer's list covers every kernel method in Dream.Kernels.Ilgpu.Training.</summary>
     [Fact]

@@ -10,7 +10,8 @@ namespace Dream.Tests.Ilgpu;
 /// <summary>
 /// The tensor-core linear layer (bf16 x and W, f32 accumulation, three epilogues) against Dream.Reference.Linear
 /// (and Reference.SwiGlu) on bf16-exact inputs, so the only differences are summation order and rounding. On
-/// CUDA this runs the mma.sync path, elsewhere the kernel's portable fallback. Shapes cross the 128×128 block edges
+/// CUDA this runs the mma.sync kernel and, on an H100/H200, the wgmma kernel (WarpGroupLinear), elsewhere the
+/// mma.sync kernel's portable fallback. Shapes cross the 128×128 block edges
 /// and the 32-wide In step, including one token, a single step of In (fewer steps than pipeline stages) and
 /// feature counts that leave partial warps; split-K with 1–3 slices of In (partials added in slice order by the
 /// reduce pass, so the bound below covers it: only the order of the additions changes).
@@ -24,19 +25,29 @@ namespace Dream.Tests.Ilgpu;
 [Collection(IlgpuCollection.Name)]
 public class TensorCoreLinearTests
 {
-    public sealed record Case(int Tokens, int In, int Out, LinearEpilogue Epilogue, bool Bias, int Splits, int Seed);
+    public sealed record Case(int Tokens, int In, int Out, LinearEpilogue Epilogue, bool Bias, int Splits, TensorCoreKernel Kernel, int Seed);
 
-    private static Arbitrary<Case> Cases =>
-        (from tokens in Around(TensorCoreLinear.TileTokens) from steps in Gen.Choose(1, 5)
+    /// <summary>
+    /// Half the cases run the mma.sync kernel (In a multiple of 32, blocks of 128 × 128), half the wgmma kernel
+    /// where the device has one (In a multiple of 64 — 1 to 6 steps, so fewer steps than its 4 stages too — and
+    /// blocks of 128 or 192 × 256).
+    /// </summary>
+    private static Arbitrary<Case> Cases(bool hasWarpGroup) =>
+        (from kernel in hasWarpGroup ? Gen.Elements(TensorCoreKernel.MmaSync, TensorCoreKernel.MmaSync, TensorCoreKernel.Wgmma128, TensorCoreKernel.Wgmma192)
+             : Gen.Constant(TensorCoreKernel.MmaSync)
+         let warpGroup = kernel != TensorCoreKernel.MmaSync
+         from tokens in Around(warpGroup ? 192 : TensorCoreLinear.TileTokens) from steps in Gen.Choose(1, warpGroup ? 6 : 5)
          from epilogue in Gen.Elements(LinearEpilogue.Store, LinearEpilogue.AddInto, LinearEpilogue.SwiGlu)
-         from outF in epilogue == LinearEpilogue.SwiGlu ? Gen.Choose(1, 18).Select(b => 16 * b) : Around(TensorCoreLinear.TileFeatures)
+         from outF in epilogue == LinearEpilogue.SwiGlu ? Gen.Choose(1, warpGroup ? 36 : 18).Select(b => 16 * b)
+             : Around(warpGroup ? WarpGroupLinear.TileFeatures : TensorCoreLinear.TileFeatures)
          from bias in Gen.Elements(false, true) from splits in Gen.Elements(1, 1, 2, 3) from seed in Seed
-         select new Case(tokens, TensorCoreLinear.TileIn * steps, outF, epilogue, bias && epilogue == LinearEpilogue.Store, Math.Min(splits, steps), seed)).ToArbitrary();
+         select new Case(tokens, (warpGroup ? WarpGroupLinear.TileIn : TensorCoreLinear.TileIn) * steps, outF, epilogue,
+             bias && epilogue == LinearEpilogue.Store, Math.Min(splits, steps), kernel, seed)).ToArbitrary();
 
     private static double GammaTruncating(int n) => n * 2 * U / (1 - n * 2 * U);
 
     [IlgpuProperty(MaxTest = 20)]
-    public Property TensorCoreLinearMatchesReference() => Prop.ForAll(Cases, c =>
+    public Property TensorCoreLinearMatchesReference() => Prop.ForAll(Cases(IlgpuTestDevice.Kernels.WarpGroupLinear is not null), c =>
     {
         var random = new Random(c.Seed);
         var kernels = IlgpuTestDevice.Kernels;
@@ -63,7 +74,7 @@ public class TensorCoreLinearTests
             using var y = acc.Allocate1D<ushort>(expected.Length);
             using var workspace = acc.Allocate1D<float>((long)c.Splits * c.Tokens * c.Out);
             TensorCoreLinear.Forward(kernels, xBuffer.View, wBuffer.View, null, LinearEpilogue.SwiGlu, default, y.View, c.Tokens, c.In, c.Out,
-                workspace.View, c.Splits);
+                workspace.View, c.Splits, c.Kernel);
             var actualBits = new ushort[expected.Length];
             y.View.CopyToCPU(acc.DefaultStream, actualBits);
             acc.Synchronize();
@@ -88,7 +99,7 @@ public class TensorCoreLinearTests
             using var y = Upload(acc, initial);
             using var workspace = acc.Allocate1D<float>((long)c.Splits * c.Tokens * c.Out);
             TensorCoreLinear.Forward(kernels, xBuffer.View, wBuffer.View, bias is null ? null : biasBuffer.View, c.Epilogue, y.View.SubView(0, expected.Length), default,
-                c.Tokens, c.In, c.Out, workspace.View, c.Splits);
+                c.Tokens, c.In, c.Out, workspace.View, c.Splits, c.Kernel);
             Close(c.ToString(), Download(acc, y.View, expected.Length), expected, i =>
                 1e-30 + gamma * MagnitudeOfDot(x, w, i / c.Out, i % c.Out, c.In) + 4 * U * Math.Abs(expected[i]));
         }

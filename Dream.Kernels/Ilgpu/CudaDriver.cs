@@ -1,0 +1,55 @@
+using System.Runtime.InteropServices;
+
+namespace Dream.Kernels.Ilgpu;
+
+/// <summary>
+/// The two CUDA driver calls the Hopper kernels need and ILGPU 1.5.3 does not wrap, made directly on the driver
+/// library ILGPU itself loads (libcuda; nothing else native). Both act on the calling thread's current context,
+/// which is the accelerator's (ILGPU binds it when the accelerator is created on this thread).
+/// </summary>
+internal static partial class CudaDriver
+{
+    private const string Library = "libcuda.so.1";
+
+    /// <summary>Bytes of a CUtensorMap (the driver's opaque TMA descriptor); the device copy must be 64-byte aligned.</summary>
+    public const int TensorMapBytes = 128;
+
+    /// <summary>`cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes)`: allows a launch above 48 KB.</summary>
+    public static void SetMaxDynamicSharedMemory(nint function, int bytes)
+    {
+        const int MaxDynamicSharedSizeBytes = 8;
+        int status = cuFuncSetAttribute(function, MaxDynamicSharedSizeBytes, bytes);
+        if (status != 0)
+            throw new InvalidOperationException($"cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES, {bytes}) failed with CUDA error {status}");
+    }
+
+    /// <summary>
+    /// Encodes a TMA descriptor for a row-major bf16 matrix [rows, columns] at device address
+    /// <paramref name="address"/>, read in boxes of [boxRows, boxColumns] with the 128-byte swizzle wgmma expects;
+    /// rows past the end read as zeros. Writes the 128 opaque bytes into <paramref name="map"/>.
+    /// </summary>
+    public static unsafe void EncodeBf16Tiled(Span<ulong> map, long address, long rows, long columns, int boxRows, int boxColumns)
+    {
+        if (map.Length * 8 != TensorMapBytes) throw new ArgumentException($"a tensor map is {TensorMapBytes} bytes", nameof(map));
+        const int Bfloat16 = 9, InterleaveNone = 0, Swizzle128B = 3, L2Promotion256B = 3, OutOfBoundsZero = 0;
+        ulong* dims = stackalloc ulong[] { (ulong)columns, (ulong)rows };          // innermost first
+        ulong* strides = stackalloc ulong[] { (ulong)columns * 2 };                // bytes between rows
+        uint* box = stackalloc uint[] { (uint)boxColumns, (uint)boxRows };
+        uint* elementStrides = stackalloc uint[] { 1, 1 };
+        // CUtensorMap is declared 64-byte aligned: encode into an aligned scratch, then copy out.
+        byte* scratch = stackalloc byte[TensorMapBytes + 64];
+        byte* aligned = (byte*)(((nint)scratch + 63) & ~(nint)63);
+        int status = cuTensorMapEncodeTiled(aligned, Bfloat16, 2, (void*)address, dims, strides, box, elementStrides,
+            InterleaveNone, Swizzle128B, L2Promotion256B, OutOfBoundsZero);
+        if (status != 0)
+            throw new InvalidOperationException($"cuTensorMapEncodeTiled(bf16 [{rows}, {columns}] at 0x{address:x}, box [{boxRows}, {boxColumns}]) failed with CUDA error {status}");
+        new ReadOnlySpan<ulong>(aligned, TensorMapBytes / 8).CopyTo(map);
+    }
+
+    [LibraryImport(Library)]
+    private static partial int cuFuncSetAttribute(nint function, int attribute, int value);
+
+    [LibraryImport(Library)]
+    private static unsafe partial int cuTensorMapEncodeTiled(void* tensorMap, int dataType, uint rank, void* globalAddress, ulong* globalDim,
+        ulong* globalStrides, uint* boxDim, uint* elementStrides, int interleave, int swizzle, int l2Promotion, int oobFill);
+}

@@ -1,0 +1,54 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dream.Kernels.Ilgpu;
+
+/// <summary>
+/// The TMA descriptors (CUtensorMap) <see cref="WarpGroupLinear"/> reads its operands through, one per (matrix,
+/// box height): encoded by the driver on first use, copied once into a device buffer of 128-byte slots, and found
+/// again by (device address, rows, columns, box rows) — so a model's weights and its run state's activations
+/// each get a descriptor the first time they are multiplied, and every later call is a dictionary lookup with no
+/// allocation and no copy. The kernel reads a descriptor in global memory by its address. When the table is
+/// full it waits for the device (a slot may still be in use by a queued kernel) and starts over.
+/// </summary>
+internal sealed class TensorMapTable : IDisposable
+{
+    /// <summary>Slots: a 7B model needs 28 × 4 + 1 weight descriptors and a few per sequence length for activations.</summary>
+    public const int Capacity = 1024;
+
+    private const int SlotWords = CudaDriver.TensorMapBytes / 8;
+
+    private readonly Accelerator _accelerator;
+    private readonly MemoryBuffer1D<ulong, Stride1D.Dense> _maps;        // [Capacity, 16] u64: one CUtensorMap per slot
+    private readonly long _base;
+    private readonly Dictionary<(long Address, long Rows, long Columns, int BoxRows), int> _slots = [];
+    private readonly ulong[] _scratch = new ulong[SlotWords];
+
+    public TensorMapTable(Accelerator accelerator)
+    {
+        _accelerator = accelerator;
+        _maps = accelerator.Allocate1D<ulong>((long)Capacity * SlotWords);   // 256-byte aligned: every slot is 64-byte aligned
+        _base = Ptx.DeviceAddress<ulong>(_maps.View);
+    }
+
+    /// <summary>Device address of the descriptor of the bf16 matrix [rows, columns] at <paramref name="address"/> read in boxes of [boxRows, 64].</summary>
+    public long AddressOf(long address, long rows, long columns, int boxRows)
+    {
+        var key = (address, rows, columns, boxRows);
+        if (!_slots.TryGetValue(key, out int slot))
+        {
+            if (_slots.Count == Capacity)
+            {
+                _accelerator.Synchronize();
+                _slots.Clear();
+            }
+            slot = _slots.Count;
+            CudaDriver.EncodeBf16Tiled(_scratch, address, rows, columns, boxRows, WarpGroupLinear.TileIn);
+            _maps.View.SubView((long)slot * SlotWords, SlotWords).CopyFromCPU(_accelerator.DefaultStream, _scratch);
+            _slots.Add(key, slot);
+        }
+        return _base + (long)slot * CudaDriver.TensorMapBytes;
+    }
+
+    public void Dispose() => _maps.Dispose();
+}
