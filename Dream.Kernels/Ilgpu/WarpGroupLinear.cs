@@ -16,8 +16,8 @@ namespace Dream.Kernels.Ilgpu;
 /// for a whole warp group (4 warps), reading both straight from shared memory through 64-bit matrix descriptors —
 /// no ldmatrix, no operand registers — and runs asynchronously; and the tiles arrive by TMA (one
 /// `cp.async.bulk.tensor` per tile, issued by one thread), so the warps spend almost no instructions on copies.
-/// (Measured on an H200: the same kernel fed by per-thread cp.async reached 340–450 TFLOP/s on the large products,
-/// issue-bound at 33% of issue slots; with TMA 580–650 — docs/benchmarks.md.)
+/// (Measured on an H200: the same kernel fed by per-thread cp.async reached 200–450 TFLOP/s at 2048 tokens,
+/// issue-bound at 33% of issue slots; with TMA 580–665 on the large products — docs/benchmarks.md.)
 ///
 /// Work decomposition: a group of 128·G threads (G = 2 or 3 warp groups, <see cref="ChooseWarpGroups"/>) owns a
 /// 64G-token × 256-feature block of y; warp group h owns tokens 64h..64h+63 of it, 128 f32 accumulators per
