@@ -55,9 +55,6 @@ public sealed partial class WarpGroupLinear : IDisposable
     private const int WarpGroupTileBytes = WarpGroupTokens * RowBytes;   // 8 KB of x per warp group
     private const int WTileBytes = TileFeatures * RowBytes;       // 32 KB
 
-    /// <summary>Most rows a TMA descriptor addresses (the driver's 2³² limit on a dimension, kept inside int).</summary>
-    private const int TensorMapMaxRows = int.MaxValue;
-
     /// <summary>Tokens per group with <paramref name="warpGroups"/> warp groups.</summary>
     public static int TileTokens(int warpGroups) => WarpGroupTokens * warpGroups;
 
@@ -129,8 +126,6 @@ public sealed partial class WarpGroupLinear : IDisposable
     {
         if (warpGroups < MinWarpGroups || warpGroups > MaxWarpGroups)
             throw new ArgumentOutOfRangeException(nameof(warpGroups), warpGroups, $"the warp-group kernel runs {MinWarpGroups} or {MaxWarpGroups} warp groups");
-        if (tokens > TensorMapMaxRows || outFeatures > TensorMapMaxRows)
-            throw new ArgumentOutOfRangeException(nameof(tokens), $"the warp-group kernel reads at most {TensorMapMaxRows} rows per operand; got x [{tokens}, {inFeatures}], W [{outFeatures}, {inFeatures}]");
         var config = new KernelConfig(
             new Index3D((tokens + TileTokens(warpGroups) - 1) / TileTokens(warpGroups), (outFeatures + TileFeatures - 1) / TileFeatures, split),
             new Index3D(128 * warpGroups, 1, 1),

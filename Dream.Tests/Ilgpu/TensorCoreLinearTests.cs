@@ -121,4 +121,21 @@ public class TensorCoreLinearTests
             kernels.Dummy, default, 1, 24, 1));
         Assert.Contains("multiple of 32", e.Message);
     }
+
+    /// <summary>
+    /// The Hopper kernel's tile choice on a 132-multiprocessor H100/H200 at Dream 7B's products, as measured
+    /// (docs/benchmarks.md): 192-token tiles only where their grid fills its waves better — the QKV product at 2048
+    /// tokens (198 groups in two waves beat 288 in three) — and 128-token tiles everywhere else, including every grid
+    /// under one wave.
+    /// </summary>
+    [Theory]
+    [InlineData(2048, 4608, 3)]
+    [InlineData(2048, 3584, 2)]
+    [InlineData(2048, 37888, 2)]
+    [InlineData(512, 4608, 2)]
+    [InlineData(512, 3584, 2)]
+    [InlineData(512, 37888, 2)]
+    [InlineData(256, 152064, 2)]
+    public void WarpGroupTileFollowsWaveFill(int tokens, int outFeatures, int expected) =>
+        Assert.Equal(expected, WarpGroupLinear.ChooseWarpGroups(tokens, outFeatures, 132));
 }
