@@ -56,6 +56,9 @@ public sealed class TensorCoreModel : ISamplingForwardModel
 
     public DreamConfig Config { get; }
     public string BackendName { get; }
+
+    /// <summary>Every product's input is rounded to bf16 (the residual stream and the sums stay f32).</summary>
+    public ForwardPrecision Precision => ForwardPrecision.Bf16Inputs;
     public string DeviceName => _kernels.Accelerator.Name;
 
     /// <summary>Why <paramref name="config"/> cannot run here, or null when it can.</summary>

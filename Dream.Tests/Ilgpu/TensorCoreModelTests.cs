@@ -1,5 +1,6 @@
 using Dream.Cli.Verify;
 using Dream.Core.Checkpoint;
+using Dream.Core.Model;
 using Dream.Kernels.Ilgpu;
 using Dream.Tests.Support;
 
@@ -26,6 +27,9 @@ public class TensorCoreModelTests
         using var golden = GoldenForward.Load(Path.Combine(TestData.Golden, $"forward-{name}.safetensors"));
         using var model = new TensorCoreModel(checkpoint.Weights, IlgpuTestDevice.Kind, IlgpuTestDevice.Kernels);
         double bound = golden.NativeDeviation ?? throw new InvalidOperationException($"forward-{name} has no native bf16 logits");
+        // What `dream verify` reads to hold this model to the same bound.
+        Assert.Equal(ForwardPrecision.Bf16Inputs, ((IForwardModel)model).Precision);
+        Assert.Equal(golden.NativeDeviation, ForwardConformance.Bound(model, golden, name));
 
         foreach (bool padded in new[] { false, true })
         {
