@@ -19,8 +19,8 @@ namespace Dream.Tests.Ilgpu;
 /// Tolerances: products of two bf16 values are exact in float32, so only the additions round. Tensor cores may
 /// truncate instead of rounding to nearest (at most 1 ulp = 2u per addition), so the sum is within
 /// γ'_In·Σ|x·w| with γ'_n = n·2u/(1 − n·2u) (Higham §3.1 with unit roundoff 2u); the bias or residual add rounds
-/// once more (2u·|result|). SwiGLU's output is rounded to bf16 (half an ulp, 2^-9 relative, on each side of the
-/// comparison: 2^-8), after silu(g)·u propagated the sum errors of g and u (|silu'| ≤ 1.1) and exp's few ulps.
+/// once more (2u·|result|). SwiGLU's output is rounded to bf16 once (half an ulp: at most 2^-8 relative, bf16
+/// keeping 8 significant bits), after silu(g)·u propagated the sum errors of g and u (|silu'| ≤ 1.1) and exp's few ulps.
 /// </summary>
 [Collection(IlgpuCollection.Name)]
 public class TensorCoreLinearTests
