@@ -96,7 +96,8 @@ public static class TensorCoreLinear
         int kernelEpilogue = split == 1 ? (int)epilogue : Partial;
         var kernelOutput = split == 1 ? f32 : workspace;
         if (warpGroups > 0)
-            kernels.WarpGroupLinear!.Launch(warpGroups, split, biasView, hasBias, kernelEpilogue, kernelOutput, bf16, xAddress, wAddress, tokens, inFeatures, outFeatures, stepsPerSplit);
+            kernels.WarpGroupLinear!.Launch(warpGroups, split, biasView, hasBias, kernelEpilogue, kernelOutput, bf16,
+                xAddress, x.Length / inFeatures, wAddress, weight.Length / inFeatures, tokens, inFeatures, outFeatures, stepsPerSplit);
         else
         {
             int group = cuda ? CudaGroupSize : kernels.ReductionGroupSize;

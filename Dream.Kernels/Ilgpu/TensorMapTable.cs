@@ -6,9 +6,9 @@ namespace Dream.Kernels.Ilgpu;
 /// <summary>
 /// The TMA descriptors (CUtensorMap) <see cref="WarpGroupLinear"/> reads its operands through, one per (matrix,
 /// box height): encoded by the driver on first use, copied once into a device buffer of 128-byte slots, and found
-/// again by (device address, rows, columns, box rows) — so a model's weights and its run state's activations
-/// each get a descriptor the first time they are multiplied, and every later call is a dictionary lookup with no
-/// allocation and no copy. The kernel reads a descriptor in global memory by its address. When the table is
+/// again by (device address, rows, columns, box rows) — so a model's weights and its run state's buffers each get
+/// a descriptor the first time they are multiplied (rows = the whole buffer, whatever the call's row count), and
+/// every later call, every denoising step included, is a dictionary lookup with no allocation and no copy. The kernel reads a descriptor in global memory by its address. When the table is
 /// full it waits for the device (a slot may still be in use by a queued kernel) and starts over.
 /// </summary>
 internal sealed class TensorMapTable : IDisposable

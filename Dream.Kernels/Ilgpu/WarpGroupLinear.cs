@@ -26,8 +26,8 @@ namespace Dream.Kernels.Ilgpu;
 /// <see cref="HopperKernelLoader.AllowDynamicSharedMemory"/>; one group per multiprocessor). Each stage holds the x
 /// tile [64G, 64] and the W tile [256, 64] in the 128-byte swizzle (16-byte chunk c of row r at
 /// r·128 + 16·(c ⊕ (r mod 8)), 8-row atoms 1 KB-aligned): TMA writes that layout (<see cref="TensorMapTable"/> encodes
-/// the descriptors with it) and wgmma reads it (descriptor swizzle mode 1). Rows past the end of x or W arrive as
-/// zeros. Each stage has an mbarrier that thread 0 arms with the stage's byte count and the two TMA copies complete.
+/// the descriptors with it) and wgmma reads it (descriptor swizzle mode 1). Rows past the end of the x or W buffer
+/// arrive as zeros. Each stage has an mbarrier that thread 0 arms with the stage's byte count and the two TMA copies complete.
 /// Per step: barrier (every warp group has retired the wgmma of two steps ago, so that stage is free); thread 0
 /// starts the TMA copies of the tile two steps ahead into it; everyone waits on the current stage's mbarrier; four
 /// wgmma (k = 0, 16, 32, 48: the descriptors advance 32 bytes inside the swizzle atom), commit, and wait until the
@@ -120,9 +120,14 @@ public sealed partial class WarpGroupLinear : IDisposable
     /// <summary>
     /// Launches slices z = 0..split − 1 of the product (each <paramref name="stepsPerSplit"/> steps of In);
     /// arguments as <see cref="TensorCoreLinear.Forward"/> prepared them (epilogue 3 = split-K partials).
+    /// The TMA descriptors cover the whole buffers, <paramref name="xRows"/> and <paramref name="wRows"/> rows (their
+    /// views' lengths / In), not just the <paramref name="tokens"/> × <paramref name="outFeatures"/> of this call: the
+    /// lm_head rows the loop asks for shrink every step, and a descriptor per row count would mean a driver encode and
+    /// a synchronous copy on the denoising hot path. Rows past T or Out are read but only ever reach outputs past T or
+    /// Out, which the epilogue does not store.
     /// </summary>
     internal void Launch(int warpGroups, int split, ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16,
-        long xAddress, long wAddress, int tokens, int inFeatures, int outFeatures, int stepsPerSplit)
+        long xAddress, long xRows, long wAddress, long wRows, int tokens, int inFeatures, int outFeatures, int stepsPerSplit)
     {
         if (warpGroups < MinWarpGroups || warpGroups > MaxWarpGroups)
             throw new ArgumentOutOfRangeException(nameof(warpGroups), warpGroups, $"the warp-group kernel runs {MinWarpGroups} or {MaxWarpGroups} warp groups");
@@ -130,8 +135,8 @@ public sealed partial class WarpGroupLinear : IDisposable
             new Index3D((tokens + TileTokens(warpGroups) - 1) / TileTokens(warpGroups), (outFeatures + TileFeatures - 1) / TileFeatures, split),
             new Index3D(128 * warpGroups, 1, 1),
             SharedMemoryConfig.RequestDynamic<byte>(SharedBytes(warpGroups)));
-        long xMap = _maps.AddressOf(xAddress, tokens, inFeatures, TileTokens(warpGroups));
-        long wMap = _maps.AddressOf(wAddress, outFeatures, inFeatures, TileFeatures);
+        long xMap = _maps.AddressOf(xAddress, xRows, inFeatures, TileTokens(warpGroups));
+        long wMap = _maps.AddressOf(wAddress, wRows, inFeatures, TileFeatures);
         _launch(_stream, config, bias, hasBias, epilogue, yF32, yBf16, xMap, wMap, tokens, inFeatures, outFeatures, stepsPerSplit);
     }
 
