@@ -34,32 +34,65 @@ public static class Attention
     internal static void Kernel(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, ArrayView<int> isReal, ArrayView<float> output,
         int tokens, int heads, int kvHeads, int headDim, float scale)
     {
-        int tid = Group.IdxX;
-        int groupSize = Group.DimX;
         int queryHead = Grid.IdxX;          // (b·T + t)·H + h
         int query = queryHead / heads;      // b·T + t
         int h = queryHead - query * heads;
         int firstKey = query / tokens * tokens;
         int g = h / (heads / kvHeads);
         long outBase = (long)queryHead * headDim;
+        int kvStride = kvHeads * headDim;
 
-        // A pad query row outputs zeros; its group still walks every barrier below (no return ahead of a barrier).
+        // A pad query row outputs zeros; its group still walks every barrier (no return ahead of a barrier).
         bool padQuery = isReal[query] == 0;
-
         var scores = SharedMemory.Allocate<float>(IlgpuKernels.MaxAttentionTokens);  // [T]
         var partialMax = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize);    // [group]
         var partialSum = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize);    // [group]
 
-        // Scores of this thread's keys (s ≡ tid mod group) and their max.
+        var operands = new F32Operands(q, k, v);
+        float sum = SoftmaxRow(operands, isReal, scores, partialMax, partialSum, outBase, firstKey, g * headDim, kvStride, tokens, headDim, scale);
+        for (int i = Group.IdxX; i < headDim; i += Group.DimX)
+            output[outBase + i] = padQuery ? 0f : WeightedValue(operands, scores, firstKey, g * headDim + i, kvStride, tokens) / sum;
+    }
+
+    /// <summary>Reads q, k and v elements as float32, whatever the storage (float32 here, bf16 in <see cref="FlashAttention"/>'s portable kernel).</summary>
+    internal interface IOperands
+    {
+        float Query(long index);
+        float Key(long index);
+        float Value(long index);
+    }
+
+    private readonly struct F32Operands(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v) : IOperands
+    {
+        public float Query(long index) => q[index];
+        public float Key(long index) => k[index];
+        public float Value(long index) => v[index];
+    }
+
+    /// <summary>
+    /// The shared body of both one-group-per-row kernels, up to the softmax: threads stride over the keys writing
+    /// q·k·scale (−∞ for pad keys) to <paramref name="scores"/> and a partial max; after one barrier every thread
+    /// reads all the partial maxima (same order, same result) and turns its own scores into exp(s − max) and a partial
+    /// sum; after a second barrier every thread adds the partial sums, which it returns. Call from group-uniform
+    /// control flow.
+    /// </summary>
+    /// <param name="queryBase">Index of the query row's element 0 for this head.</param>
+    /// <param name="keyColumn">g·Dh: this head's kv group within a key/value row.</param>
+    /// <param name="kvStride">Elements between consecutive tokens of k and of v.</param>
+    internal static float SoftmaxRow<TOperands>(TOperands operands, ArrayView<int> isReal, ArrayView<float> scores,
+        ArrayView<float> partialMax, ArrayView<float> partialSum, long queryBase, int firstKey, int keyColumn, int kvStride,
+        int tokens, int headDim, float scale) where TOperands : struct, IOperands
+    {
+        int tid = Group.IdxX, groupSize = Group.DimX;
         float localMax = float.NegativeInfinity;
         for (int s = tid; s < tokens; s += groupSize)
         {
             float score = float.NegativeInfinity;
             if (isReal[firstKey + s] != 0)
             {
-                long keyBase = ((long)(firstKey + s) * kvHeads + g) * headDim;
+                long keyBase = (long)(firstKey + s) * kvStride + keyColumn;
                 float dot = 0f;
-                for (int i = 0; i < headDim; i++) dot += q[outBase + i] * k[keyBase + i];
+                for (int i = 0; i < headDim; i++) dot += operands.Query(queryBase + i) * operands.Key(keyBase + i);
                 score = dot * scale;
             }
             scores[s] = score;
@@ -68,7 +101,6 @@ public static class Attention
         partialMax[tid] = localMax;
         Group.Barrier();
 
-        // Every thread reads all partial maxima (same order, same result), exponentiates its own keys.
         float max = float.NegativeInfinity;
         for (int j = 0; j < groupSize; j++)
             if (partialMax[j] > max) max = partialMax[j];
@@ -84,14 +116,15 @@ public static class Attention
 
         float sum = 0f;
         for (int j = 0; j < groupSize; j++) sum += partialSum[j];
+        return sum;
+    }
 
-        for (int i = tid; i < headDim; i += groupSize)
-        {
-            float acc = 0f;
-            if (!padQuery)
-                for (int s = 0; s < tokens; s++)
-                    acc += scores[s] * v[((long)(firstKey + s) * kvHeads + g) * headDim + i];
-            output[outBase + i] = padQuery ? 0f : acc / sum;
-        }
+    /// <summary>Σ_s scores[s]·v[s, column] in key order (the unnormalised output element at <paramref name="column"/>).</summary>
+    internal static float WeightedValue<TOperands>(TOperands operands, ArrayView<float> scores, int firstKey, int column, int kvStride, int tokens)
+        where TOperands : struct, IOperands
+    {
+        float acc = 0f;
+        for (int s = 0; s < tokens; s++) acc += scores[s] * operands.Value((long)(firstKey + s) * kvStride + column);
+        return acc;
     }
 }

@@ -140,23 +140,18 @@ public static partial class FlashAttention
     }
 
     /// <summary>
-    /// The portable kernel: one group per (query row b·T + t, head h), the structure of <see cref="Attention.Kernel"/>.
-    /// Threads stride over the keys writing q·k·scale (−∞ for pad keys) to a shared score row and a partial max;
-    /// after one barrier each thread reads every partial max and turns its own scores into exp(s − max) and a
-    /// partial sum; after a second barrier each thread adds the partial sums and strides over Dh accumulating
-    /// Σ_s p_s·v[s] in key order, divides, and rounds to bf16. A pad query row walks the same barriers and writes zeros.
+    /// The portable kernel: one group per (query row b·T + t, head h), <see cref="Attention.Kernel"/>'s body
+    /// (<see cref="Attention.SoftmaxRow"/>, <see cref="Attention.WeightedValue"/>) over bf16 operands read at their
+    /// strides; the output is rounded to bf16. A pad query row walks the same barriers and writes zeros.
     /// </summary>
     internal static void KernelPortable(ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v, ArrayView<int> isReal, ArrayView<ushort> output,
         int qStride, int kvStride, int tokens, int heads, int kvHeads, int headDim, float scale)
     {
-        int tid = Group.IdxX;
-        int groupSize = Group.DimX;
         int queryHead = Grid.IdxX;          // (b·T + t)·H + h
         int query = queryHead / heads;      // b·T + t
         int h = queryHead - query * heads;
         int firstKey = query / tokens * tokens;
         int g = h / (heads / kvHeads);
-        long qBase = (long)query * qStride + h * headDim;
         long outBase = (long)queryHead * headDim;
         bool padQuery = isReal[query] == 0;
 
@@ -164,47 +159,18 @@ public static partial class FlashAttention
         var partialMax = SharedMemory.Allocate<float>(MaxPortableGroup); // [group]
         var partialSum = SharedMemory.Allocate<float>(MaxPortableGroup); // [group]
 
-        float localMax = float.NegativeInfinity;
-        for (int s = tid; s < tokens; s += groupSize)
-        {
-            float score = float.NegativeInfinity;
-            if (isReal[firstKey + s] != 0)
-            {
-                long keyBase = (long)(firstKey + s) * kvStride + g * headDim;
-                float dot = 0f;
-                for (int i = 0; i < headDim; i++) dot += Bf16.ToFloat(q[qBase + i]) * Bf16.ToFloat(k[keyBase + i]);
-                score = dot * scale;
-            }
-            scores[s] = score;
-            if (score > localMax) localMax = score;
-        }
-        partialMax[tid] = localMax;
-        Group.Barrier();
+        var operands = new Bf16Operands(q, k, v);
+        float sum = Attention.SoftmaxRow(operands, isReal, scores, partialMax, partialSum, (long)query * qStride + h * headDim, firstKey,
+            g * headDim, kvStride, tokens, headDim, scale);
+        for (int i = Group.IdxX; i < headDim; i += Group.DimX)
+            output[outBase + i] = padQuery ? (ushort)0 : RoundToBf16(Attention.WeightedValue(operands, scores, firstKey, g * headDim + i, kvStride, tokens) / sum);
+    }
 
-        float max = float.NegativeInfinity;
-        for (int j = 0; j < groupSize; j++)
-            if (partialMax[j] > max) max = partialMax[j];
-        float localSum = 0f;
-        for (int s = tid; s < tokens; s += groupSize)
-        {
-            float e = isReal[firstKey + s] != 0 ? MathF.Exp(scores[s] - max) : 0f;
-            scores[s] = e;
-            localSum += e;
-        }
-        partialSum[tid] = localSum;
-        Group.Barrier();
-
-        float sum = 0f;
-        for (int j = 0; j < groupSize; j++) sum += partialSum[j];
-
-        for (int i = tid; i < headDim; i += groupSize)
-        {
-            float acc = 0f;
-            if (!padQuery)
-                for (int s = 0; s < tokens; s++)
-                    acc += scores[s] * Bf16.ToFloat(v[(long)(firstKey + s) * kvStride + g * headDim + i]);
-            output[outBase + i] = padQuery ? (ushort)0 : RoundToBf16(acc / sum);
-        }
+    private readonly struct Bf16Operands(ArrayView<ushort> q, ArrayView<ushort> k, ArrayView<ushort> v) : Attention.IOperands
+    {
+        public float Query(long index) => Bf16.ToFloat(q[index]);
+        public float Key(long index) => Bf16.ToFloat(k[index]);
+        public float Value(long index) => Bf16.ToFloat(v[index]);
     }
 
     /// <summary>

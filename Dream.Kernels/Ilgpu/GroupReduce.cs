@@ -32,6 +32,18 @@ internal static class GroupReduce
         return total;
     }
 
+    /// <summary>The largest value over the group (NaN if any thread's is, as MathF.Max).</summary>
+    /// <param name="scratch">[G] shared.</param>
+    public static float Max(ArrayView<float> scratch, float value)
+    {
+        scratch[Group.IdxX] = value;
+        Group.Barrier();
+        float best = scratch[0];
+        for (int i = 1; i < Group.DimX; i++) best = MathF.Max(best, scratch[i]);
+        Group.Barrier();
+        return best;
+    }
+
     /// <summary>The largest value over the group.</summary>
     /// <param name="scratch">[G] shared.</param>
     public static int Max(ArrayView<int> scratch, int value)

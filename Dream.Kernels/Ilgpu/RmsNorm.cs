@@ -108,11 +108,6 @@ public static class RmsNorm
 
         float sumOfSquares = 0f;
         for (int i = tid; i < dim; i += groupSize) sumOfSquares += x[row + i] * x[row + i];
-        partial[tid] = sumOfSquares;
-        Group.Barrier();
-        float total = 0f;
-        for (int j = 0; j < groupSize; j++) total += partial[j];
-
-        return 1f / MathF.Sqrt(total / dim + eps);
+        return 1f / MathF.Sqrt(GroupReduce.Sum(partial, sumOfSquares) / dim + eps);
     }
 }

@@ -165,11 +165,7 @@ public static class Attention
         int visible = causal != 0 ? t + 1 : tokens;
         float max = float.NegativeInfinity;
         for (int s = tid; s < visible; s += groupSize) max = MathF.Max(max, scores[at + s] * scale);
-        partial[tid] = max;
-        Group.Barrier();
-        float rowMax = float.NegativeInfinity;
-        for (int j = 0; j < groupSize; j++) rowMax = MathF.Max(rowMax, partial[j]);
-        Group.Barrier();
+        float rowMax = GroupReduce.Max(partial, max);
         float sum = 0f;
         for (int s = tid; s < tokens; s += groupSize)
         {
@@ -177,11 +173,7 @@ public static class Attention
             scores[at + s] = e;
             sum += e;
         }
-        partial[tid] = sum;
-        Group.Barrier();
-        float total = 0f;
-        for (int j = 0; j < groupSize; j++) total += partial[j];
-        float inverse = 1f / total;
+        float inverse = 1f / GroupReduce.Sum(partial, sum);
         long copyAt = (long)row * paddedTokens;
         for (int s = tid; s < tokens; s += groupSize)
         {
@@ -201,10 +193,7 @@ public static class Attention
         long at = (long)Grid.IdxX * tokens;
         float dot = 0f;
         for (int s = tid; s < tokens; s += groupSize) dot += probabilities[at + s] * dScores[at + s];
-        partial[tid] = dot;
-        Group.Barrier();
-        float total = 0f;
-        for (int j = 0; j < groupSize; j++) total += partial[j];
+        float total = GroupReduce.Sum(partial, dot);
         long copyAt = (long)Grid.IdxX * paddedTokens;
         for (int s = tid; s < tokens; s += groupSize)
         {

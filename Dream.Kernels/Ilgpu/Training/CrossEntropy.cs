@@ -33,17 +33,10 @@ public static class CrossEntropy
         long at = (long)r * vocab;
         float max = float.NegativeInfinity;
         for (int j = tid; j < vocab; j += groupSize) max = MathF.Max(max, logits[at + j]);
-        partial[tid] = max;
-        Group.Barrier();
-        float rowMax = float.NegativeInfinity;
-        for (int j = 0; j < groupSize; j++) rowMax = MathF.Max(rowMax, partial[j]);
-        Group.Barrier();
+        float rowMax = GroupReduce.Max(partial, max);
         float sum = 0f;
         for (int j = tid; j < vocab; j += groupSize) sum += MathF.Exp(logits[at + j] - rowMax);
-        partial[tid] = sum;
-        Group.Barrier();
-        float total = 0f;
-        for (int j = 0; j < groupSize; j++) total += partial[j];
+        float total = GroupReduce.Sum(partial, sum);
         float w = weights[r];
         int target = targets[r];
         for (int j = tid; j < vocab; j += groupSize)
@@ -58,11 +51,7 @@ public static class CrossEntropy
         int tid = Group.IdxX, groupSize = Group.DimX;
         float sum = 0f;
         for (int r = tid; r < count; r += groupSize) sum += terms[r];
-        partial[tid] = sum;
-        Group.Barrier();
-        if (tid != 0) return;
-        float total = 0f;
-        for (int j = 0; j < groupSize; j++) total += partial[j];
-        output[0] = total;
+        float total = GroupReduce.Sum(partial, sum);
+        if (tid == 0) output[0] = total;
     }
 }

@@ -33,11 +33,7 @@ public static class GradientClipping
         long start = (long)Grid.IdxX * slice, end = start + slice < count ? start + slice : count;
         float sum = 0f;
         for (long i = start + tid; i < end; i += groupSize) sum += gradients[i] * gradients[i];
-        partial[tid] = sum;
-        Group.Barrier();
-        if (tid != 0) return;
-        float total = 0f;
-        for (int j = 0; j < groupSize; j++) total += partial[j];
-        partials[Grid.IdxX] = total;
+        float total = GroupReduce.Sum(partial, sum);
+        if (tid == 0) partials[Grid.IdxX] = total;
     }
 }

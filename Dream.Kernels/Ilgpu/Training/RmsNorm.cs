@@ -41,11 +41,7 @@ public static class RmsNorm
         long row = (long)Grid.IdxX * dim;
         float sumOfSquares = 0f;
         for (int i = tid; i < dim; i += groupSize) sumOfSquares += x[row + i] * x[row + i];
-        partial[tid] = sumOfSquares;
-        Group.Barrier();
-        float total = 0f;
-        for (int j = 0; j < groupSize; j++) total += partial[j];
-        float r = 1f / MathF.Sqrt(total / dim + eps);
+        float r = 1f / MathF.Sqrt(GroupReduce.Sum(partial, sumOfSquares) / dim + eps);
         if (tid == 0) inverseRms[Grid.IdxX] = r;
         for (int i = tid; i < dim; i += groupSize) y[row + i] = x[row + i] * r * weight[i];
     }
@@ -58,10 +54,7 @@ public static class RmsNorm
         long row = (long)Grid.IdxX * dim;
         float dot = 0f;
         for (int i = tid; i < dim; i += groupSize) dot += dy[row + i] * weight[i] * x[row + i];
-        partial[tid] = dot;
-        Group.Barrier();
-        float total = 0f;
-        for (int j = 0; j < groupSize; j++) total += partial[j];
+        float total = GroupReduce.Sum(partial, dot);
         float r = inverseRms[Grid.IdxX];
         float c = r * r * r * total / dim;
         for (int i = tid; i < dim; i += groupSize) dx[row + i] += r * dy[row + i] * weight[i] - x[row + i] * c;
