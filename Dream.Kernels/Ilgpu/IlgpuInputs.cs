@@ -12,7 +12,7 @@ namespace Dream.Kernels.Ilgpu;
 public sealed class IlgpuInputs : IDisposable
 {
     private readonly Accelerator _acc;
-    private readonly List<IDisposable> _owned = [];
+    private readonly DeviceBuffers _buffers;
     private readonly int[] _hostIsReal;                  // [N]
     private readonly int[] _hostPositions;               // [N] the positions the RoPE tables were built for
     private readonly float[] _hostCos, _hostSin;         // [N, Dh/2]
@@ -27,6 +27,7 @@ public sealed class IlgpuInputs : IDisposable
     public IlgpuInputs(Accelerator accelerator, DreamConfig c, int batch, int length)
     {
         _acc = accelerator;
+        _buffers = new DeviceBuffers(accelerator);
         int n = batch * length, half = c.HeadDim / 2;
         _hostIsReal = new int[n];
         _hostPositions = new int[n];
@@ -47,12 +48,7 @@ public sealed class IlgpuInputs : IDisposable
         }
     }
 
-    private ArrayView<T> Allocate<T>(long n) where T : unmanaged
-    {
-        var b = _acc.Allocate1D<T>(n);
-        _owned.Add(b);
-        return b.View;
-    }
+    private ArrayView<T> Allocate<T>(long n) where T : unmanaged => _buffers.Allocate<T>(n);
 
     /// <summary>Copies ids and the pad mask to the device; rebuilds the RoPE tables only when the positions changed.</summary>
     public void Upload(ForwardInput input)
@@ -73,9 +69,5 @@ public sealed class IlgpuInputs : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        foreach (var b in _owned) b.Dispose();
-        _owned.Clear();
-    }
+    public void Dispose() => _buffers.Dispose();
 }

@@ -13,8 +13,7 @@ public sealed class IlgpuRunState : IDisposable
     /// <summary>Most rows one lm_head launch covers; requests for more rows run in chunks of this size.</summary>
     public const int MaxRowChunk = 256;
 
-    private readonly Accelerator _acc;
-    private readonly List<IDisposable> _owned = [];
+    private readonly DeviceBuffers _buffers;
     private readonly IlgpuInputs _inputs;
 
     public int Batch { get; }
@@ -40,13 +39,12 @@ public sealed class IlgpuRunState : IDisposable
 
     public IlgpuRunState(Accelerator accelerator, DreamConfig c, int batch, int length)
     {
-        _acc = accelerator;
+        _buffers = new DeviceBuffers(accelerator);
         Batch = batch;
         Length = length;
         int n = batch * length;
         RowCapacity = Math.Min(n, MaxRowChunk);
-        _inputs = new IlgpuInputs(accelerator, c, batch, length);
-        _owned.Add(_inputs);
+        _inputs = _buffers.Own(new IlgpuInputs(accelerator, c, batch, length));
         try
         {
             H = Float((long)n * c.HiddenSize);
@@ -69,26 +67,12 @@ public sealed class IlgpuRunState : IDisposable
         }
     }
 
-    private ArrayView<float> Float(long n)
-    {
-        var b = _acc.Allocate1D<float>(n);
-        _owned.Add(b);
-        return b.View;
-    }
+    private ArrayView<float> Float(long n) => _buffers.Allocate<float>(n);
 
-    private ArrayView<int> Int(long n)
-    {
-        var b = _acc.Allocate1D<int>(n);
-        _owned.Add(b);
-        return b.View;
-    }
+    private ArrayView<int> Int(long n) => _buffers.Allocate<int>(n);
 
     /// <summary>Copies ids, the pad mask and (when the positions changed) the RoPE tables to the device.</summary>
     public void Upload(ForwardInput input) => _inputs.Upload(input);
 
-    public void Dispose()
-    {
-        foreach (var b in _owned) b.Dispose();
-        _owned.Clear();
-    }
+    public void Dispose() => _buffers.Dispose();
 }

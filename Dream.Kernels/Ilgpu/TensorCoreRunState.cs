@@ -12,8 +12,7 @@ namespace Dream.Kernels.Ilgpu;
 /// </summary>
 public sealed class TensorCoreRunState : IDisposable
 {
-    private readonly Accelerator _acc;
-    private readonly List<IDisposable> _owned = [];
+    private readonly DeviceBuffers _buffers;
 
     public int Batch { get; }
     public int Length { get; }
@@ -37,7 +36,7 @@ public sealed class TensorCoreRunState : IDisposable
     public TensorCoreRunState(IlgpuKernels kernels, DreamConfig c, int batch, int length)
     {
         var accelerator = kernels.Accelerator;
-        _acc = accelerator;
+        _buffers = new DeviceBuffers(accelerator);
         Batch = batch;
         Length = length;
         long n = (long)batch * length;
@@ -45,8 +44,7 @@ public sealed class TensorCoreRunState : IDisposable
         RowCapacity = (int)Math.Min(n, IlgpuRunState.MaxRowChunk);
         try
         {
-            Inputs = new IlgpuInputs(accelerator, c, batch, length);
-            _owned.Add(Inputs);
+            Inputs = _buffers.Own(new IlgpuInputs(accelerator, c, batch, length));
             H = Allocate<float>(n * c.HiddenSize);
             A = Allocate<ushort>(n * c.HiddenSize);
             Qkv = Allocate<float>(n * qkvWidth);
@@ -72,16 +70,7 @@ public sealed class TensorCoreRunState : IDisposable
         }
     }
 
-    private ArrayView<T> Allocate<T>(long n) where T : unmanaged
-    {
-        var b = _acc.Allocate1D<T>(n);
-        _owned.Add(b);
-        return b.View;
-    }
+    private ArrayView<T> Allocate<T>(long n) where T : unmanaged => _buffers.Allocate<T>(n);
 
-    public void Dispose()
-    {
-        foreach (var b in _owned) b.Dispose();
-        _owned.Clear();
-    }
+    public void Dispose() => _buffers.Dispose();
 }

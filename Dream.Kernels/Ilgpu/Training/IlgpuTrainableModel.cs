@@ -56,7 +56,7 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
     private readonly Views<ushort>? _p16;
     private readonly bool _bf16;
     private readonly bool _bf16Attention;             // attention's six products on tensor cores too (bf16 and the head width fits)
-    private readonly List<IDisposable> _buffers = [];
+    private DeviceBuffers? _buffers;   // the shape-dependent buffers, replaced when (B, T) changes
     private int _batch, _tokens;                      // the shape the activations were sized for
 
     // activations and gradients, [N, ·] unless noted
@@ -431,30 +431,15 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
     {
         if (batch == _batch && tokens == _tokens) return;
         _acc.Synchronize();
-        foreach (var buffer in _buffers) buffer.Dispose();
-        _buffers.Clear();
+        _buffers?.Dispose();
+        var buffers = _buffers = new DeviceBuffers(_acc);
         var c = Config;
         int n = batch * tokens, d = c.HiddenSize, f = c.IntermediateSize, kv = c.KvDim, v = c.VocabSize;
         int heads = c.NumAttentionHeads, half = c.HeadDim / 2;
         long square = (long)batch * heads * tokens * tokens, paddedSquare = (long)batch * heads * tokens * Attention.PaddedTokens(tokens);
-        ArrayView<float> F(long size)
-        {
-            var buffer = _acc.Allocate1D<float>(Math.Max(size, 1));
-            _buffers.Add(buffer);
-            return buffer.View;
-        }
-        ArrayView<int> I(long size)
-        {
-            var buffer = _acc.Allocate1D<int>(Math.Max(size, 1));
-            _buffers.Add(buffer);
-            return buffer.View;
-        }
-        ArrayView<ushort> H(long size)
-        {
-            var buffer = _acc.Allocate1D<ushort>(Math.Max(size, 1));
-            _buffers.Add(buffer);
-            return buffer.View;
-        }
+        ArrayView<float> F(long size) => buffers.Allocate<float>(Math.Max(size, 1));
+        ArrayView<int> I(long size) => buffers.Allocate<int>(Math.Max(size, 1));
+        ArrayView<ushort> H(long size) => buffers.Allocate<ushort>(Math.Max(size, 1));
         _batch = batch;
         _tokens = tokens;
         _ids = I(n); _order = I(n); _starts = I(v + 1); _rows = I(n); _targets = I(n);
@@ -505,7 +490,7 @@ public sealed class IlgpuTrainableModel : ITrainableModel<float>, IDeviceTrainin
 
     public void Dispose()
     {
-        foreach (var buffer in _buffers) buffer.Dispose();
+        _buffers?.Dispose();
         _theta.Dispose();
         _theta16?.Dispose();
         _grad.Dispose();
