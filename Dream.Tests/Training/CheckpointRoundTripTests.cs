@@ -71,7 +71,7 @@ public class CheckpointRoundTripTests
         for (int i = 0; i < loaded.Length; i++)
         {
             Assert.True(Math.Abs(loaded[i] - rounded[i]) <= 1e-5 + 1e-5 * Math.Abs(rounded[i]), $"logit {i}: loaded {loaded[i]}, bf16 in memory {rounded[i]}");
-            // bf16 keeps 8 significant bits: each weight moves by at most 2^-9 of itself, and two layers of
+            // bf16 keeps 8 significant bits: each weight moves by at most 2^-8 of itself, and two layers of
             // std-0.3 weights amplify that to a few percent of the largest logit.
             Assert.True(Math.Abs(loaded[i] - exact[i]) <= 0.05 * scale, $"logit {i}: loaded {loaded[i]}, float32 in memory {exact[i]}");
         }
