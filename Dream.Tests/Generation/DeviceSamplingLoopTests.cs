@@ -1,3 +1,4 @@
+using Dream.Tests.Support;
 using Dream.Core.Generation;
 using Dream.Core.Model;
 
@@ -146,18 +147,7 @@ public class DeviceSamplingLoopTests
         foreach (double algTemp in new[] { 0.0, 0.5 })
         {
             var options = new GenerationOptions { MaxNewTokens = 40, Algorithm = algorithm, Temperature = 0.5f, TopP = 0.9f, AlgTemp = algTemp, Seed = 1 };
-            long Measure(int steps)
-            {
-                generator.Generate(prompt, options with { Steps = steps });
-                long fewest = long.MaxValue;
-                for (int attempt = 0; attempt < 3; attempt++)
-                {
-                    long before = GC.GetAllocatedBytesForCurrentThread();
-                    generator.Generate(prompt, options with { Steps = steps });
-                    fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
-                }
-                return fewest;
-            }
+            long Measure(int steps) => Allocations.Fewest(() => generator.Generate(prompt, options with { Steps = steps }));
             // One long run first, so tiered compilation has promoted every per-step method before anything is measured
             // (a re-JIT allocates on the calling thread, ~1 KB once).
             Measure(64);

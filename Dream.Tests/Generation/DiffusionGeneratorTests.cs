@@ -1,3 +1,4 @@
+using Dream.Tests.Support;
 using Dream.Core.Generation;
 using Xunit;
 
@@ -204,20 +205,7 @@ public class DiffusionGeneratorTests
         foreach (var algorithm in Enum.GetValues<DecodingAlgorithm>())
         {
             var options = new GenerationOptions { MaxNewTokens = 40, Algorithm = algorithm, Temperature = 0.5f, TopP = 0.9f, TopK = 20, Seed = 1 };
-            // The fewest bytes over a few calls: tiered JIT recompiling a hot method mid-call allocates on this
-            // thread too (seen once in CI as ~1 KB), which says nothing about the loop.
-            long Measure(int steps)
-            {
-                generator.Generate(prompt, options with { Steps = steps });   // warm up the JIT for this path
-                long fewest = long.MaxValue;
-                for (int attempt = 0; attempt < 3; attempt++)
-                {
-                    long before = GC.GetAllocatedBytesForCurrentThread();
-                    generator.Generate(prompt, options with { Steps = steps });
-                    fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
-                }
-                return fewest;
-            }
+            long Measure(int steps) => Allocations.Fewest(() => generator.Generate(prompt, options with { Steps = steps }));
             long few = Measure(4), many = Measure(64);
             Assert.True(many - few < 512, $"{algorithm}: 60 more steps allocated {many - few} more bytes");
         }
