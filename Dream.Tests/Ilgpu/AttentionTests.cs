@@ -49,23 +49,8 @@ public class AttentionTests
         Dream.Kernels.Ilgpu.Attention.Forward(IlgpuTestDevice.Kernels, qBuffer.View, kBuffer.View, vBuffer.View, realBuffer.View, outBuffer.View,
             c.Batch, c.Tokens, heads, c.KvHeads, dh);
 
-        double scale = 1 / Math.Sqrt(dh), delta = 0, maxScore = 0;
-        for (int t = 0; t < n; t++)
-        for (int h = 0; h < heads; h++)
-        for (int s = 0; s < c.Tokens; s++)
-        {
-            int key = t / c.Tokens * c.Tokens + s, g = h / c.Group;
-            double magnitude = 0, score = 0;
-            for (int i = 0; i < dh; i++)
-            {
-                double p = (double)q[(t * heads + h) * dh + i] * k[(key * c.KvHeads + g) * dh + i];
-                magnitude += Math.Abs(p);
-                score += p;
-            }
-            score *= scale;
-            maxScore = Math.Max(maxScore, Math.Abs(score));
-            delta = Math.Max(delta, 2 * Gamma(dh) * scale * magnitude + 2 * U * Math.Abs(score));
-        }
+        var (delta, maxScore) = ScoreErrors(Array.ConvertAll(q, x => (double)x), Array.ConvertAll(k, x => (double)x),
+            c.Batch, c.Tokens, heads, c.KvHeads, dh, Gamma(dh));
         double epsExp = Math.Pow(2, -21) + 2 * maxScore * Math.Pow(2, -23);
         double maxV = v.Length == 0 ? 0 : v.Max(Math.Abs);
         double bound = 1e-30 + maxV * (4 * delta + 2 * epsExp + 2 * Gamma(c.Tokens) + 4 * U);

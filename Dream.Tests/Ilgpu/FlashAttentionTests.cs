@@ -90,23 +90,7 @@ public class FlashAttentionTests
         ((ArrayView<ushort>)outBuffer.View).CopyToCPU(acc.DefaultStream, bits);
         float[] actual = Widen(bits);
 
-        double scale = 1 / Math.Sqrt(dh), delta = 0, maxScore = 0, gammaDh = Gamma(dh) * (tensorCores ? 4 : 1);
-        for (int t = 0; t < n; t++)
-        for (int h = 0; h < heads; h++)
-        for (int s = 0; s < c.Tokens; s++)
-        {
-            int key = t / c.Tokens * c.Tokens + s, g = h / c.Group;
-            double magnitude = 0, score = 0;
-            for (int i = 0; i < dh; i++)
-            {
-                double p = q[(t * heads + h) * dh + i] * k[(key * c.KvHeads + g) * dh + i];
-                magnitude += Math.Abs(p);
-                score += p;
-            }
-            score *= scale;
-            maxScore = Math.Max(maxScore, Math.Abs(score));
-            delta = Math.Max(delta, 2 * gammaDh * scale * magnitude + 2 * U * Math.Abs(score));
-        }
+        var (delta, maxScore) = ScoreErrors(q, k, c.Batch, c.Tokens, heads, c.KvHeads, dh, Gamma(dh) * (tensorCores ? 4 : 1));
         double epsExp = Math.Pow(2, -21) + 4 * maxScore * Math.Pow(2, -23);
         double maxV = v.Length == 0 ? 0 : v.Max(Math.Abs), bf16 = Math.Pow(2, -8);
         double f32 = maxV * (4 * delta + 2 * epsExp + 2 * Gamma(c.Tokens) + 6 * U) + (tensorCores ? bf16 * maxV : 0);

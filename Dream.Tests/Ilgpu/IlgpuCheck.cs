@@ -18,6 +18,35 @@ public static class IlgpuCheck
     /// <summary>γ_n = n·u / (1 − n·u): the classic bound on the relative error of an n-term float32 sum of products (Higham, §3.1).</summary>
     public static double Gamma(int n) => n * U / (1 - n * U);
 
+    /// <summary>
+    /// Over every (query, head, key) of dense q [B·T, H, Dh] and k [B·T, Hkv, Dh] (keys of the query's own batch row,
+    /// head h reading kv head h / (H/Hkv)): the largest |score| and the largest bound on a score's error,
+    /// 2·γ·scale·Σ|q·k| + 2u·|score|, with γ the summation bound of the kernel's Dh-term dot product (Gamma(Dh),
+    /// widened by the caller where the kernel sums differently). Attention's error bounds start from these.
+    /// </summary>
+    public static (double Delta, double MaxScore) ScoreErrors(double[] q, double[] k, int batch, int tokens, int heads, int kvHeads, int dh, double gammaDh)
+    {
+        int group = heads / kvHeads, n = batch * tokens;
+        double scale = 1 / Math.Sqrt(dh), delta = 0, maxScore = 0;
+        for (int t = 0; t < n; t++)
+        for (int h = 0; h < heads; h++)
+        for (int s = 0; s < tokens; s++)
+        {
+            int key = t / tokens * tokens + s, g = h / group;
+            double magnitude = 0, score = 0;
+            for (int i = 0; i < dh; i++)
+            {
+                double p = q[(t * heads + h) * dh + i] * k[(key * kvHeads + g) * dh + i];
+                magnitude += Math.Abs(p);
+                score += p;
+            }
+            score *= scale;
+            maxScore = Math.Max(maxScore, Math.Abs(score));
+            delta = Math.Max(delta, 2 * gammaDh * scale * magnitude + 2 * U * Math.Abs(score));
+        }
+        return (delta, maxScore);
+    }
+
     /// <summary>A size in [1, max], one a fifth of the time (the single-row / single-element edge).</summary>
     public static Gen<int> Size(int max) => Gen.Frequency((1, Gen.Constant(1)), (4, Gen.Choose(1, max)));
 
