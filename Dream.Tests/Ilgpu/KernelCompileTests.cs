@@ -67,21 +67,15 @@ public class KernelCompileTests
     {
         string ptx = Ptx("Ilgpu.FlashAttention.KernelTensorCore");
         File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "FlashAttention.KernelTensorCore.ptx"), ptx);
-        Assert.Equal(1, Count(ptx, "ld.local"));
+        Assert.Equal(1, CountOf(ptx, "ld.local"));
         Assert.Contains(".local .align 4 .b8 __local_depot0[4];", ptx);
         Assert.DoesNotContain("__local_depot1", ptx);
-        Assert.Equal(1, Count(ptx, ".reg .f32 oacc<64>;"));
-        Assert.Equal(128, Count(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
-        Assert.Equal(8 + 32 + 32, Count(ptx, "ldmatrix.sync.aligned.m8n8.x4"));
+        Assert.Equal(1, CountOf(ptx, ".reg .f32 oacc<64>;"));
+        Assert.Equal(128, CountOf(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
+        Assert.Equal(8 + 32 + 32, CountOf(ptx, "ldmatrix.sync.aligned.m8n8.x4"));
         Assert.Contains("__dyn_shared_alloca", ptx);
     }
 
-    private static int Count(string text, string what)
-    {
-        int n = 0;
-        for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + what.Length, StringComparison.Ordinal)) n++;
-        return n;
-    }
 
     [Theory]
     [MemberData(nameof(OpenCLKernels))]
@@ -109,11 +103,7 @@ public class KernelCompileTests
         Assert.Equal(64, CountOf(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
         Assert.Equal(16, CountOf(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16"));
         Assert.Equal(16, CountOf(ptx, "cp.async.cg.shared.global"));
-        int loopStart = ptx.IndexOf("cp.async.wait_group 1", StringComparison.Ordinal);
-        int loopEnd = ptx.IndexOf("cp.async.wait_group 0", StringComparison.Ordinal);
-        Assert.True(loopStart > 0 && loopEnd > loopStart, "main loop not found in the PTX");
-        Assert.DoesNotContain(".local", ptx[loopStart..loopEnd]);
-        Assert.DoesNotContain(";;", ptx);   // ptxas rejects empty statements (a slip in generated assembly text)
+        MainLoopStaysInRegisters(ptx, "cp.async.wait_group 1", "cp.async.wait_group 0");
     }
 
     /// <summary>
@@ -133,11 +123,7 @@ public class KernelCompileTests
         Assert.Equal(16, CountOf(ptx, "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"));
         Assert.Equal(1, CountOf(ptx, ".reg .f32 tcc<128>;"));
         Assert.Equal(16, CountOf(ptx, "cp.async.cg.shared.global"));
-        int loopStart = ptx.IndexOf("cp.async.wait_group 1", StringComparison.Ordinal);
-        int loopEnd = ptx.IndexOf("cp.async.wait_group 0", StringComparison.Ordinal);
-        Assert.True(loopStart > 0 && loopEnd > loopStart, "main loop not found in the PTX");
-        Assert.DoesNotContain(".local", ptx[loopStart..loopEnd]);
-        Assert.DoesNotContain(";;", ptx);
+        MainLoopStaysInRegisters(ptx, "cp.async.wait_group 1", "cp.async.wait_group 0");
     }
 
     /// <summary>
@@ -159,11 +145,7 @@ public class KernelCompileTests
         Assert.Equal(1, CountOf(ptx, "mbarrier.try_wait.parity.shared::cta.b64"));
         Assert.Equal(1, CountOf(ptx, "wgmma.fence.sync.aligned;"));
         Assert.Equal(1, CountOf(ptx, "wgmma.wait_group.sync.aligned 1;"));
-        int loopStart = ptx.IndexOf("mbarrier.try_wait", StringComparison.Ordinal);
-        int loopEnd = ptx.IndexOf("wgmma.wait_group.sync.aligned 0;", StringComparison.Ordinal);
-        Assert.True(loopStart > 0 && loopEnd > loopStart, "main loop not found in the PTX");
-        Assert.DoesNotContain(".local", ptx[loopStart..loopEnd]);
-        Assert.DoesNotContain(";;", ptx);
+        MainLoopStaysInRegisters(ptx, "mbarrier.try_wait", "wgmma.wait_group.sync.aligned 0;");
     }
 
     [Fact]
@@ -171,6 +153,20 @@ public class KernelCompileTests
     {
         Assert.Equal(".version 8.0\n.target sm_90a\n.address_size 64", HopperKernelLoader.Retarget(".version 8.0\n.target sm_80\n.address_size 64"));
         Assert.Throws<InvalidOperationException>(() => HopperKernelLoader.Retarget(".version 8.0\n"));
+    }
+
+    /// <summary>
+    /// The main loop — from the first <paramref name="start"/> to the first <paramref name="end"/> — touches no local
+    /// memory (C# arrays or a register tile ILGPU could not keep in registers would show up as ld.local/st.local), and
+    /// the PTX has no empty statements (ptxas rejects them: a slip in generated assembly text).
+    /// </summary>
+    private static void MainLoopStaysInRegisters(string ptx, string start, string end)
+    {
+        int loopStart = ptx.IndexOf(start, StringComparison.Ordinal);
+        int loopEnd = ptx.IndexOf(end, StringComparison.Ordinal);
+        Assert.True(loopStart > 0 && loopEnd > loopStart, "main loop not found in the PTX");
+        Assert.DoesNotContain(".local", ptx[loopStart..loopEnd]);
+        Assert.DoesNotContain(";;", ptx);
     }
 
     private static int CountOf(string text, string what)
