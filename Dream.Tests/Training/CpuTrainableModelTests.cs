@@ -32,10 +32,7 @@ public class CpuTrainableModelTests
         var config = Config(shape, tied);
         int batch = 1 + (int)(seed % 3), length = 2 + (int)(seed / 3 % 8);
         var fastParameters = DreamParameters<float>.Initialize(config, seed, std: 0.3);
-        var oracleParameters = DreamParameters<double>.Zeros(config);
-        for (int i = 0; i < fastParameters.Tensors.Count; i++)
-            for (int j = 0; j < fastParameters.Tensors[i].Data.Length; j++)
-                oracleParameters.Tensors[i].Data[j] = fastParameters.Tensors[i].Data[j];
+        var oracleParameters = TrainingFixtures.Widened(fastParameters);
         var b = TrainingFixtures.NoisedBatch(config, batch, length, seed);
 
         var fastGradients = DreamParameters<float>.Zeros(config);

@@ -14,6 +14,16 @@ public static class TrainingFixtures
         TieWordEmbeddings = tied, MaskTokenId = 6, MaxPositionEmbeddings = 64,
     };
 
+    /// <summary>An exact float64 copy of float32 parameters: the oracle starts where the model under test does.</summary>
+    public static DreamParameters<double> Widened(DreamParameters<float> parameters)
+    {
+        var wide = DreamParameters<double>.Zeros(parameters.Config);
+        for (int i = 0; i < parameters.Tensors.Count; i++)
+            for (int j = 0; j < parameters.Tensors[i].Data.Length; j++)
+                wide.Tensors[i].Data[j] = parameters.Tensors[i].Data[j];
+        return wide;
+    }
+
     /// <summary>A batch of random clean sequences, noised by the scheduler (position 0 never eligible).</summary>
     public static TrainingBatch NoisedBatch(DreamConfig config, int batch, int length, ulong seed, LossWeighting weighting = LossWeighting.Cart)
     {

@@ -57,10 +57,7 @@ public class IlgpuTrainableModelTests
     {
         ulong seed = (ulong)(17 + shape);
         var parameters = DreamParameters<float>.Initialize(config, seed, std);
-        var oracleParameters = DreamParameters<double>.Zeros(config);
-        for (int i = 0; i < parameters.Tensors.Count; i++)
-            for (int j = 0; j < parameters.Tensors[i].Data.Length; j++)
-                oracleParameters.Tensors[i].Data[j] = parameters.Tensors[i].Data[j];
+        var oracleParameters = TrainingFixtures.Widened(parameters);
         var batch = TrainingFixtures.NoisedBatch(config, batch: 2 + shape, length: 5 + 2 * shape, seed);
 
         var gradients = DreamParameters<float>.Zeros(config);
