@@ -334,11 +334,19 @@ public class BackwardKernelTests
         {
             float g = grad[i] * (float)scale;
             float me = 0.9f * m[i] + (1 - 0.9f) * g, ve = 0.98f * v[i] + (1 - 0.98f) * g * g;
-            float te = theta[i] * step.Decay - step.StepSize * me / (MathF.Sqrt(ve) / step.RootCorrection2 + step.Epsilon);
+            float denominator = MathF.Sqrt(ve) / step.RootCorrection2 + step.Epsilon;
+            float te = theta[i] * step.Decay - step.StepSize * me / denominator;
             // The host's float32 arithmetic, operation for operation: equal up to the GPU's sqrt and fused multiply-adds.
-            Assert.True(Math.Abs(mk[i] - me) <= 4 * U * (Math.Abs(me) + Math.Abs(g)), $"m[{i}] {mk[i]} vs {me}");
+            double mBound = 4 * U * (Math.Abs(me) + Math.Abs(g));
+            Assert.True(Math.Abs(mk[i] - me) <= mBound, $"m[{i}] {mk[i]} vs {me}");
             Assert.True(Math.Abs(vk[i] - ve) <= 4 * U * (Math.Abs(ve) + g * g), $"v[{i}] {vk[i]} vs {ve}");
-            Assert.True(Math.Abs(tk[i] - te) <= 16 * U * (Math.Abs(te) + Math.Abs(theta[i]) + Math.Abs(step.StepSize * me / (MathF.Sqrt(ve) / step.RootCorrection2 + step.Epsilon))), $"θ[{i}] {tk[i]} vs {te}");
+            // θ is computed from the device's own m, whose error (up to mBound) reaches the update divided by the
+            // denominator: when β₁m and (1−β₁)g nearly cancel, that error is large next to the update itself — with
+            // θ = 0 it is all of θ's error. (This property failed once on an H200 with the term missing; a float32
+            // simulation of the fused multiply-adds fails that bound 267 times in 10^6 draws, never this one.) The
+            // denominator's own error is relative (v's terms are both positive) and sits in the 16u of the update.
+            Assert.True(Math.Abs(tk[i] - te) <= 16 * U * (Math.Abs(te) + Math.Abs(theta[i]) + Math.Abs(step.StepSize * me / denominator))
+                + step.StepSize * mBound / denominator, $"θ[{i}] {tk[i]} vs {te}");
         }
         return (Math.Abs(deviceNorm - norm) <= Gamma(n) * norm + 1e-30).Label($"norm {deviceNorm} vs {norm}");
     }
