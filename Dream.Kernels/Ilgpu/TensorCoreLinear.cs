@@ -87,6 +87,12 @@ public static class TensorCoreLinear
 
         bool cuda = kernels.IsCuda;
         long xAddress = cuda ? Ptx.DeviceAddress(x) : 0, wAddress = cuda ? Ptx.DeviceAddress(weight) : 0;
+        // The epilogues store neighbouring outputs together (StoreTwo, StoreSwiGlu).
+        if (epilogue == LinearEpilogue.SwiGlu ? Ptx.DeviceAddress(yBf16) % 4 != 0 : yF32.Length > 0 && Ptx.DeviceAddress(yF32) % 8 != 0)
+            throw new ArgumentException("the linear layer's output must start 4-byte (bf16) or 8-byte (f32) aligned; a sub-view at an odd element offset is not",
+                epilogue == LinearEpilogue.SwiGlu ? nameof(yBf16) : nameof(yF32));
+        if (workspace.Length > 0 && Ptx.DeviceAddress(workspace) % 8 != 0)
+            throw new ArgumentException("the split-K workspace must start 8-byte aligned", nameof(workspace));
         var biasView = bias ?? kernels.Dummy;
         int hasBias = bias is null ? 0 : 1;
         var f32 = yF32.Length > 0 ? yF32 : kernels.Dummy;
@@ -483,14 +489,42 @@ public static class TensorCoreLinear
             if (row + 8 < tokens) StoreSwiGlu(yBf16, (long)(row + 8) * width + column, d2, e2, d3, e3);
             return;
         }
-        StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature, d0);
-        StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature + 1, d1);
-        StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature, d2);
-        StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature + 1, d3);
-        StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature + 8, e0);
-        StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature + 9, e1);
-        StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature + 8, e2);
-        StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature + 9, e3);
+        StoreTwo(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature, d0, d1);
+        StoreTwo(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature, d2, d3);
+        StoreTwo(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature + 8, e0, e1);
+        StoreTwo(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature + 8, e2, e3);
+    }
+
+    /// <summary>
+    /// Outputs (row, feature) and (row, feature + 1) — feature is even in every fragment — as one 8-byte access when
+    /// Out is even (the pair then starts at an even index of a buffer <see cref="Forward"/> checked is 8-byte
+    /// aligned), else one at a time.
+    /// </summary>
+    private static void StoreTwo(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> y, int tokens, int outFeatures, int row, int feature, float a, float b)
+    {
+        if (row >= tokens || feature >= outFeatures) return;
+        if ((outFeatures & 1) != 0)
+        {
+            StoreOne(bias, hasBias, epilogue, y, tokens, outFeatures, row, feature, a);
+            StoreOne(bias, hasBias, epilogue, y, tokens, outFeatures, row, feature + 1, b);
+            return;
+        }
+        long index = (long)row * outFeatures + feature;
+        if (epilogue == Partial) index += Grid.IdxZ * (long)tokens * outFeatures;
+        var pairs = y.Cast<Float2>();
+        var pair = new Float2 { X = a, Y = b };
+        if (epilogue == (int)LinearEpilogue.AddInto)
+        {
+            var sum = pairs[index >> 1];
+            pair.X += sum.X;
+            pair.Y += sum.Y;
+        }
+        else if (epilogue != Partial && hasBias != 0)
+        {
+            pair.X += bias[feature];
+            pair.Y += bias[feature + 1];
+        }
+        pairs[index >> 1] = pair;
     }
 
     private static void StoreOne(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> y, int tokens, int outFeatures, int row, int feature, float value)
@@ -502,11 +536,9 @@ public static class TensorCoreLinear
         else y[index] = hasBias != 0 ? value + bias[feature] : value;
     }
 
-    private static void StoreSwiGlu(ArrayView<ushort> y, long index, float gate0, float up0, float gate1, float up1)
-    {
-        y[index] = Bf16.FromFloat(Silu(gate0) * up0);
-        y[index + 1] = Bf16.FromFloat(Silu(gate1) * up1);
-    }
+    /// <summary>Two neighbouring SwiGLU outputs as one 4-byte store: the index is even (2F is a multiple of 16 and the column even) and <see cref="Forward"/> checked the buffer is 4-byte aligned.</summary>
+    private static void StoreSwiGlu(ArrayView<ushort> y, long index, float gate0, float up0, float gate1, float up1) =>
+        y.Cast<uint>()[index >> 1] = Bf16.FromFloat(Silu(gate0) * up0) | ((uint)Bf16.FromFloat(Silu(gate1) * up1) << 16);
 
     private static float Silu(float g) => g / (1f + MathF.Exp(-g));
 
