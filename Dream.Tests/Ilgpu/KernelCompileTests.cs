@@ -157,15 +157,19 @@ public class KernelCompileTests
 
     /// <summary>
     /// The main loop — from the first <paramref name="start"/> to the first <paramref name="end"/> — touches no local
-    /// memory (C# arrays or a register tile ILGPU could not keep in registers would show up as ld.local/st.local), and
-    /// the PTX has no empty statements (ptxas rejects them: a slip in generated assembly text).
+    /// memory (C# arrays or a register tile ILGPU could not keep in registers would show up as ld.local/st.local) and
+    /// divides no 64-bit integers (each is a subroutine of about a hundred instructions on the GPU: a few per step
+    /// made a tensor-core product a third slower on an H200, docs/benchmarks.md), and the PTX has no empty
+    /// statements (ptxas rejects them: a slip in generated assembly text).
     /// </summary>
     private static void MainLoopStaysInRegisters(string ptx, string start, string end)
     {
         int loopStart = ptx.IndexOf(start, StringComparison.Ordinal);
         int loopEnd = ptx.IndexOf(end, StringComparison.Ordinal);
         Assert.True(loopStart > 0 && loopEnd > loopStart, "main loop not found in the PTX");
-        Assert.DoesNotContain(".local", ptx[loopStart..loopEnd]);
+        string loop = ptx[loopStart..loopEnd];
+        Assert.DoesNotContain(".local", loop);
+        foreach (string division in new[] { "div.s64", "div.u64", "rem.s64", "rem.u64" }) Assert.DoesNotContain(division, loop);
         Assert.DoesNotContain(";;", ptx);
     }
 
