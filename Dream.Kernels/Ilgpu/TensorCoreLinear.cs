@@ -87,11 +87,11 @@ public static class TensorCoreLinear
 
         bool cuda = kernels.IsCuda;
         long xAddress = cuda ? Ptx.DeviceAddress(x) : 0, wAddress = cuda ? Ptx.DeviceAddress(weight) : 0;
-        // The epilogues store neighbouring outputs together (StoreTwo, StoreSwiGlu).
-        if (epilogue == LinearEpilogue.SwiGlu ? Ptx.DeviceAddress(yBf16) % 4 != 0 : yF32.Length > 0 && Ptx.DeviceAddress(yF32) % 8 != 0)
+        // The CUDA epilogues store neighbouring outputs together (StoreTwo, StoreSwiGlu).
+        if (cuda && (epilogue == LinearEpilogue.SwiGlu ? Ptx.DeviceAddress(yBf16) % 4 != 0 : yF32.Length > 0 && Ptx.DeviceAddress(yF32) % 8 != 0))
             throw new ArgumentException("the linear layer's output must start 4-byte (bf16) or 8-byte (f32) aligned; a sub-view at an odd element offset is not",
                 epilogue == LinearEpilogue.SwiGlu ? nameof(yBf16) : nameof(yF32));
-        if (workspace.Length > 0 && Ptx.DeviceAddress(workspace) % 8 != 0)
+        if (cuda && workspace.Length > 0 && Ptx.DeviceAddress(workspace) % 8 != 0)
             throw new ArgumentException("the split-K workspace must start 8-byte aligned", nameof(workspace));
         var biasView = bias ?? kernels.Dummy;
         int hasBias = bias is null ? 0 : 1;
