@@ -14,4 +14,7 @@ internal static class Bf16
         if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (ushort)((bits >> 16) | 0x0040u);
         return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
     }
+
+    /// <summary>Two neighbouring bf16 values in one 32-bit word, <paramref name="low"/> first in memory (bits 0–15): one store for both.</summary>
+    public static uint Pack(float low, float high) => FromFloat(low) | ((uint)FromFloat(high) << 16);
 }

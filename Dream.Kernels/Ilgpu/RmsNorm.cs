@@ -86,8 +86,8 @@ public static class RmsNorm
         {
             var v = x4[row + i];
             var g = w4[i];
-            y4[row + i] = Bf16.FromFloat(v.X * inverseRms * g.X) | ((ulong)Bf16.FromFloat(v.Y * inverseRms * g.Y) << 16)
-                | ((ulong)Bf16.FromFloat(v.Z * inverseRms * g.Z) << 32) | ((ulong)Bf16.FromFloat(v.W * inverseRms * g.W) << 48);
+            y4[row + i] = Bf16.Pack(v.X * inverseRms * g.X, v.Y * inverseRms * g.Y)
+                | ((ulong)Bf16.Pack(v.Z * inverseRms * g.Z, v.W * inverseRms * g.W) << 32);
         }
     }
 

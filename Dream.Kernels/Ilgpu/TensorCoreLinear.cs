@@ -538,7 +538,7 @@ public static class TensorCoreLinear
 
     /// <summary>Two neighbouring SwiGLU outputs as one 4-byte store: the index is even (2F is a multiple of 16 and the column even) and <see cref="Forward"/> checked the buffer is 4-byte aligned.</summary>
     private static void StoreSwiGlu(ArrayView<ushort> y, long index, float gate0, float up0, float gate1, float up1) =>
-        y.Cast<uint>()[index >> 1] = Bf16.FromFloat(Silu(gate0) * up0) | ((uint)Bf16.FromFloat(Silu(gate1) * up1) << 16);
+        y.Cast<uint>()[index >> 1] = Bf16.Pack(Silu(gate0) * up0, Silu(gate1) * up1);
 
     private static float Silu(float g) => g / (1f + MathF.Exp(-g));
 
