@@ -65,8 +65,7 @@ public class KernelCompileTests
     [Fact]
     public void TensorCoreAttentionStaysInRegisters()
     {
-        string ptx = Ptx("Ilgpu.FlashAttention.KernelTensorCore");
-        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "FlashAttention.KernelTensorCore.ptx"), ptx);
+        string ptx = WrittenOut("FlashAttention.KernelTensorCore", Ptx("Ilgpu.FlashAttention.KernelTensorCore"));
         Assert.Equal(1, CountOf(ptx, "ld.local"));
         Assert.Contains(".local .align 4 .b8 __local_depot0[4];", ptx);
         Assert.DoesNotContain("__local_depot1", ptx);
@@ -93,13 +92,13 @@ public class KernelCompileTests
     /// (from the first wait for copies to the last) never touches local memory: C# arrays or a register tile ILGPU
     /// could not keep in registers would show up there as ld.local/st.local. (ILGPU passes `out` operands of
     /// inline assembly through a 4-byte local slot; those sit outside the loop, where ptxas keeps them in registers.)
-    /// The copy helper is inlined twice (pipeline prologue and loop), hence 16 cp.async.
+    /// The copy helper is inlined twice (pipeline prologue and loop), hence 16 cp.async. The PTX is written next to
+    /// the test assembly for reading.
     /// </summary>
     [Fact]
     public void TensorCoreLinearKeepsItsTileInRegisters()
     {
-        string ptx = Ptx("Ilgpu.TensorCoreLinear.Kernel");
-        if (Environment.GetEnvironmentVariable("DREAM_DUMP_PTX") is { Length: > 0 } dump) File.WriteAllText(dump, ptx);
+        string ptx = WrittenOut("TensorCoreLinear.Kernel", Ptx("Ilgpu.TensorCoreLinear.Kernel"));
         Assert.Equal(64, CountOf(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
         Assert.Equal(16, CountOf(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16"));
         Assert.Equal(16, CountOf(ptx, "cp.async.cg.shared.global"));
@@ -116,8 +115,7 @@ public class KernelCompileTests
     [Fact]
     public void TrainingTensorCoreGemmKeepsItsTileInRegisters()
     {
-        string ptx = Ptx("Training.TensorCoreGemm.Kernel");
-        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "Training.TensorCoreGemm.Kernel.ptx"), ptx);
+        string ptx = WrittenOut("Training.TensorCoreGemm.Kernel", Ptx("Training.TensorCoreGemm.Kernel"));
         Assert.Equal(64, CountOf(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
         Assert.Equal(16, CountOf(ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16"));
         Assert.Equal(16, CountOf(ptx, "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"));
@@ -135,8 +133,7 @@ public class KernelCompileTests
     [Fact]
     public void WarpGroupLinearRetargetsAndKeepsItsTileInRegisters()
     {
-        string ptx = HopperKernelLoader.Retarget(Ptx("Ilgpu.WarpGroupLinear.Kernel"));
-        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "WarpGroupLinear.Kernel.ptx"), ptx);
+        string ptx = WrittenOut("WarpGroupLinear.Kernel", HopperKernelLoader.Retarget(Ptx("Ilgpu.WarpGroupLinear.Kernel")));
         Assert.Contains(".target sm_90a", ptx);
         Assert.DoesNotContain(".target sm_80", ptx);
         Assert.Equal(4, CountOf(ptx, "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16"));
@@ -171,6 +168,13 @@ public class KernelCompileTests
         Assert.DoesNotContain(".local", loop);
         foreach (string division in new[] { "div.s64", "div.u64", "rem.s64", "rem.u64" }) Assert.DoesNotContain(division, loop);
         Assert.DoesNotContain(";;", ptx);
+    }
+
+    /// <summary><paramref name="ptx"/>, after writing it next to the test assembly as <paramref name="name"/>.ptx for reading (and for ptxas on a GPU machine).</summary>
+    private static string WrittenOut(string name, string ptx)
+    {
+        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, name + ".ptx"), ptx);
+        return ptx;
     }
 
     private static int CountOf(string text, string what)
