@@ -8,7 +8,8 @@ using ILGPU.Runtime;
 namespace Dream.Bench;
 
 /// <summary>
-/// `Dream.Bench gemm [--device cuda] [--lens 256,512,1024,2048] [--reps N] [--quick]`: the tensor-core linear layer
+/// `Dream.Bench gemm [--device cuda] [--lens 256,512,1024,2048] [--reps N] [--shapes qkv,o,...] [--kernels auto,wgmma128x256,mma,...]
+/// [--quick]`: the tensor-core linear layer
 /// (<see cref="TensorCoreLinear"/>) at Dream 7B's shapes — fused QKV (T × 3584 → 4608), O (3584 → 3584), fused
 /// gate+up with the SwiGLU epilogue (3584 → 2·18944), down with the residual add (18944 → 3584) and lm_head over 256
 /// rows (3584 → 152064) — as a table of ms and TFLOP/s (2·T·In·Out FLOPs). Before timing, one product per shape
@@ -37,6 +38,7 @@ public static class GemmBench
         int[] lens = [256, 512, 1024, 2048];
         int reps = 20;
         bool quick = false;
+        string[]? onlyShapes = null, onlyKernels = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -45,6 +47,8 @@ public static class GemmBench
                 case "--lens": lens = Next(args, ref i).Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--reps": reps = int.Parse(Next(args, ref i), CultureInfo.InvariantCulture); break;
                 case "--quick": quick = true; break;
+                case "--shapes": onlyShapes = Next(args, ref i).Split(','); break;
+                case "--kernels": onlyKernels = Next(args, ref i).Split(','); break;
                 default: throw new ArgumentException($"gemm: unknown option '{args[i]}'");
             }
         }
@@ -58,7 +62,7 @@ public static class GemmBench
         bool hopper = kernels.WarpGroupLinear is not null;
         Console.WriteLine($"device: {dev.Name} ({device}); tensor cores: {(hopper ? "wgmma (sm_90a), beside mma.sync" : kernels.IsCuda ? "mma.sync" : "no (portable fallback)")}");
 
-        var shapes = Shapes.Select(s => s with { In = s.In / scale, Out = s.Out / scale, FixedTokens = s.FixedTokens / scale }).ToArray();
+        var shapes = Shapes.Where(s => onlyShapes is null || onlyShapes.Contains(s.Name)).Select(s => s with { In = s.In / scale, Out = s.Out / scale, FixedTokens = s.FixedTokens / scale }).ToArray();
         int maxTokens = Math.Max(lens.Max() / scale, 1);
         long maxX = shapes.Max(s => (long)(s.FixedTokens ?? maxTokens) * s.In), maxW = shapes.Max(s => (long)s.In * s.Out);
         long maxY = shapes.Max(s => (long)(s.FixedTokens ?? maxTokens) * s.Out);
@@ -70,10 +74,19 @@ public static class GemmBench
         bias.MemSetToZero();
         using var yF32 = acc.Allocate1D<float>(maxY);
         using var yBf16 = acc.Allocate1D<ushort>(maxY / 2 + 1);
-        // On an H100/H200 every product runs on each kernel: wgmma with 3 and 2 warp groups, and mma.sync.
-        TensorCoreKernel[] paths = hopper ? [TensorCoreKernel.Wgmma192, TensorCoreKernel.Wgmma128, TensorCoreKernel.MmaSync] : [TensorCoreKernel.MmaSync];
+        if (shapes.Length == 0) throw new ArgumentException($"gemm: --shapes names none of {string.Join(", ", Shapes.Select(s => s.Name))}");
+        // On an H100/H200 every product runs on each kernel: what the model picks (auto), each wgmma tile, and mma.sync.
+        TensorCoreKernel[] paths = hopper
+            ? [TensorCoreKernel.Auto, .. WarpGroupTile.All.Select(TensorCoreKernel.Wgmma), TensorCoreKernel.MmaSync]
+            : [TensorCoreKernel.MmaSync];
+        if (onlyKernels is not null)
+        {
+            paths = paths.Where(p => onlyKernels.Contains(KernelName(p))).ToArray();
+            if (paths.Length == 0)
+                throw new ArgumentException($"gemm: --kernels names no kernel this device runs (auto, mma{(hopper ? ", " + string.Join(", ", WarpGroupTile.All.Select(t => KernelName(TensorCoreKernel.Wgmma(t)))) : "")})");
+        }
         long workspaceLength = lens.SelectMany(len => shapes.SelectMany(s => paths.Select(wg =>
-            TensorCoreLinear.WorkspaceLength(kernels, s.FixedTokens ?? Math.Max(len / scale, 1), s.In, s.Out, wg)))).Max();
+            TensorCoreLinear.WorkspaceLength(kernels, s.FixedTokens ?? Math.Max(len / scale, 1), s.In, s.Out, s.Epilogue, wg)))).Max();
         using var workspace = acc.Allocate1D<float>(Math.Max(workspaceLength, 1));
         acc.Synchronize();
 
@@ -110,9 +123,10 @@ public static class GemmBench
                     acc.Synchronize();
                     double ms = watch.Elapsed.TotalMilliseconds / n;
                     double tflops = 2.0 * tokens * s.In * s.Out / (ms * 1e-3) / 1e12;
-                    string kernel = path switch { TensorCoreKernel.Wgmma192 => "wgmma 192×256", TensorCoreKernel.Wgmma128 => "wgmma 128×256", _ => kernels.IsCuda ? "mma.sync" : "portable" };
+                    string kernel = path == TensorCoreKernel.Auto
+                        ? $"auto: {TensorCoreLinear.Describe(kernels, tokens, s.In, s.Out, s.Epilogue)}" : TensorCoreLinear.Describe(kernels, tokens, s.In, s.Out, s.Epilogue, path);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"| {s.Name} | {tokens} | {s.In} | {s.Out} | {s.Epilogue} | {kernel} | {TensorCoreLinear.ChooseSplits(kernels, tokens, s.In, s.Out, path)} | {ms:F3} | {tflops:F1} | {error:E2}{(good ? "" : " FAIL")} |"));
+                        $"| {s.Name} | {tokens} | {s.In} | {s.Out} | {s.Epilogue} | {kernel} | {TensorCoreLinear.ChooseSplits(kernels, tokens, s.In, s.Out, s.Epilogue, path)} | {ms:F3} | {tflops:F1} | {error:E2}{(good ? "" : " FAIL")} |"));
                 }
             }
         }
@@ -174,6 +188,10 @@ public static class GemmBench
         for (long i = 0; i < count; i++) values[i] = BFloat16.FromFloat((float)(random.NextDouble() * 2 - 1) * scale);
         return values;
     }
+
+    /// <summary>The name --kernels takes: auto, mma, or wgmma{tokens}x{features} (wgmma128x256, ...).</summary>
+    private static string KernelName(TensorCoreKernel kernel) =>
+        kernel.ForcesMmaSync ? "mma" : kernel.Tile is { } tile ? $"wgmma{tile.Tokens}x{tile.Features}" : "auto";
 
     private static string Next(string[] args, ref int i) =>
         i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");

@@ -5,4 +5,7 @@ namespace Dream.Kernels.Ilgpu;
 internal struct Float2
 {
     public float X, Y;
+
+    /// <summary>(a.X + b.X, a.Y + b.Y): the accumulator first, as the single-output epilogue adds.</summary>
+    public static Float2 Add(Float2 a, Float2 b) => new() { X = a.X + b.X, Y = a.Y + b.Y };
 }

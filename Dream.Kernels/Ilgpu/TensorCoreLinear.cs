@@ -25,7 +25,7 @@ namespace Dream.Kernels.Ilgpu;
 /// (ILGPU does not unroll loops, and C# arrays would live in slow local memory). The block grid runs tokens fastest, so the
 /// groups that share a weight tile run together and each weight is read from memory about once.
 /// A grid too small to keep two groups on every multiprocessor (the 3584-wide projections at a few hundred tokens)
-/// is split along In (split-K, <see cref="ChooseSplits"/>): slice z of the grid's third axis multiplies its share of
+/// is split along In (split-K, <see cref="SplitsToFillOneWave"/>): slice z of the grid's third axis multiplies its share of
 /// In into a workspace, and <see cref="KernelReduce"/> adds the slices in order and applies the epilogue.
 /// Everywhere else (the CPU simulator, OpenCL) the same kernel takes a plain fallback: each thread computes whole
 /// outputs of the block as f32 dot products of the bf16 inputs, in ascending In order.
@@ -59,11 +59,11 @@ public static class TensorCoreLinear
     /// <param name="yF32">[T, Out] f32 for Store and AddInto (unused for SwiGlu).</param>
     /// <param name="yBf16">[T, Out/2] bf16 bits for SwiGlu (unused otherwise).</param>
     /// <param name="workspace">f32 scratch for split-K partial sums (<see cref="WorkspaceLength"/>), or empty: no split.</param>
-    /// <param name="splits">Split-K count; null chooses (<see cref="ChooseSplits"/>).</param>
-    /// <param name="kernel">Which kernel: Auto takes <see cref="WarpGroupLinear"/> where the device has it and In allows (with the warp groups <see cref="WarpGroupLinear.ChooseWarpGroups"/> picks), else this class's; the others force one (for comparisons and tests).</param>
+    /// <param name="splits">Split-K count; null chooses (<see cref="ChooseSplits"/>, as many as the workspace holds).</param>
+    /// <param name="kernel">Which kernel: <see cref="TensorCoreKernel.Auto"/> (the default) takes <see cref="WarpGroupLinear"/> where the device has it and In allows, with the tile <see cref="ChooseTile"/> picks, else this class's; the others force one (for comparisons and tests).</param>
     public static void Forward(IlgpuKernels kernels, ArrayView<ushort> x, ArrayView<ushort> weight, ArrayView<float>? bias,
         LinearEpilogue epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16, int tokens, int inFeatures, int outFeatures,
-        ArrayView<float> workspace = default, int? splits = null, TensorCoreKernel kernel = TensorCoreKernel.Auto)
+        ArrayView<float> workspace = default, int? splits = null, TensorCoreKernel kernel = default)
     {
         if (tokens == 0 || outFeatures == 0) return;
         if (inFeatures % TileIn != 0)
@@ -73,21 +73,17 @@ public static class TensorCoreLinear
         if (x.Length < (long)tokens * inFeatures || weight.Length < (long)outFeatures * inFeatures)
             throw new ArgumentException($"x [{tokens}, {inFeatures}] or W [{outFeatures}, {inFeatures}] is larger than its buffer");
 
-        int warpGroups = WarpGroupsFor(kernels, tokens, inFeatures, outFeatures, kernel);
-        int totalSteps = inFeatures / (warpGroups == 0 ? TileIn : WarpGroupLinear.TileIn);
-        int split = Math.Clamp(splits ?? ChooseSplits(kernels, tokens, inFeatures, outFeatures, kernel), 1, totalSteps);
+        if (splits is not null && workspace.Length < (long)splits * tokens * outFeatures && splits > 1)
+            throw new ArgumentException($"{splits}-way split-K needs a workspace of {(long)splits * tokens * outFeatures} floats", nameof(workspace));
+        var (tile, split) = Plan(kernels, tokens, inFeatures, outFeatures, epilogue, kernel, workspace.Length);
+        int totalSteps = inFeatures / (tile is null ? TileIn : WarpGroupLinear.TileIn);
+        split = Math.Clamp(splits ?? split, 1, totalSteps);
         int stepsPerSplit = (totalSteps + split - 1) / split;
         split = (totalSteps + stepsPerSplit - 1) / stepsPerSplit;
-        if (split > 1 && workspace.Length < (long)split * tokens * outFeatures)
-        {
-            if (splits is not null) throw new ArgumentException($"{split}-way split-K needs a workspace of {(long)split * tokens * outFeatures} floats", nameof(workspace));
-            split = 1;
-            stepsPerSplit = totalSteps;
-        }
 
         bool cuda = kernels.IsCuda;
         long xAddress = cuda ? Ptx.DeviceAddress(x) : 0, wAddress = cuda ? Ptx.DeviceAddress(weight) : 0;
-        // The CUDA epilogues store neighbouring outputs together (StoreTwo, StoreSwiGlu).
+        // The CUDA epilogues store neighbouring outputs together (StorePair, StoreSwiGlu).
         if (cuda && (epilogue == LinearEpilogue.SwiGlu ? Ptx.DeviceAddress(yBf16) % 4 != 0 : yF32.Length > 0 && Ptx.DeviceAddress(yF32) % 8 != 0))
             throw new ArgumentException("the linear layer's output must start 4-byte (bf16) or 8-byte (f32) aligned; a sub-view at an odd element offset is not",
                 epilogue == LinearEpilogue.SwiGlu ? nameof(yBf16) : nameof(yF32));
@@ -101,8 +97,8 @@ public static class TensorCoreLinear
         // applies the epilogue.
         int kernelEpilogue = split == 1 ? (int)epilogue : Partial;
         var kernelOutput = split == 1 ? f32 : workspace;
-        if (warpGroups > 0)
-            kernels.WarpGroupLinear!.Launch(warpGroups, split, biasView, hasBias, kernelEpilogue, kernelOutput, bf16,
+        if (tile is { } warpGroupTile)
+            kernels.WarpGroupLinear!.Launch(warpGroupTile, split, biasView, hasBias, kernelEpilogue, kernelOutput, bf16,
                 xAddress, x.Length / inFeatures, wAddress, weight.Length / inFeatures, tokens, inFeatures, outFeatures, stepsPerSplit);
         else
         {
@@ -119,46 +115,95 @@ public static class TensorCoreLinear
     }
 
     /// <summary>
-    /// Warp groups per group of <see cref="WarpGroupLinear"/> for this product, or 0 for this class's kernel (the
-    /// device has no wgmma, In is not a multiple of 64, or mma.sync was asked for).
+    /// How <see cref="Forward"/> runs a product: the <see cref="WarpGroupLinear"/> tile, or null for this class's
+    /// kernel (the device has no wgmma, In is not a multiple of 64, or mma.sync was asked for), and the split-K count
+    /// — never more slices than <paramref name="workspaceLength"/> floats hold partial sums for.
     /// </summary>
-    private static int WarpGroupsFor(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures, TensorCoreKernel kernel)
+    private static (WarpGroupTile? Tile, int Split) Plan(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue,
+        TensorCoreKernel kernel, long workspaceLength)
     {
-        if (kernel == TensorCoreKernel.MmaSync || kernels.WarpGroupLinear is null || !WarpGroupLinear.Handles(inFeatures)) return 0;
-        return kernel switch
+        int maxSplit = (int)Math.Clamp(workspaceLength / Math.Max(1L, (long)tokens * outFeatures), 1, MaxSplits);
+        int multiprocessors = kernels.Accelerator.NumMultiprocessors;
+        if (kernel.ForcesMmaSync || kernels.WarpGroupLinear is null || !WarpGroupLinear.Handles(inFeatures))
         {
-            TensorCoreKernel.Wgmma128 => 2,
-            TensorCoreKernel.Wgmma192 => 3,
-            _ => WarpGroupLinear.ChooseWarpGroups(tokens, outFeatures, kernels.Accelerator.NumMultiprocessors),
-        };
+            long groups = (long)((tokens + TileTokens - 1) / TileTokens) * ((outFeatures + TileFeatures - 1) / TileFeatures);
+            return (null, kernels.IsCuda ? Math.Min(maxSplit, SplitsToFillOneWave(groups, 2L * multiprocessors, inFeatures)) : 1);
+        }
+        if (kernel.Tile is { } forced)
+            return (forced, Math.Min(maxSplit, SplitsToFillOneWave(forced.Groups(tokens, outFeatures), multiprocessors, inFeatures)));
+        return ChooseTile(tokens, inFeatures, outFeatures, epilogue, multiprocessors, maxSplit);
+    }
+
+    /// <summary>Most split-K slices.</summary>
+    private const int MaxSplits = 4;
+
+    /// <summary>
+    /// Split-K count for a grid of <paramref name="groups"/> groups when <paramref name="slots"/> fit on the device at
+    /// once: a grid well under the slots leaves tensor cores idle (e.g. the 3584-wide O and down projections at 512
+    /// tokens made 112 mma.sync groups for 264 slots, the tensor pipe 23% busy), so In is split into ⌊slots / groups⌋
+    /// slices (at most 4, each at least 512 wide) so that the split grid still fits in one wave; a split that spills
+    /// into a second wave costs more than it gains (measured: 3-way at 512 tokens, 336 mma.sync groups, was slower
+    /// than none). Each slice writes raw partial sums; <see cref="KernelReduce"/> adds them in order.
+    /// </summary>
+    private static int SplitsToFillOneWave(long groups, long slots, int inFeatures) =>
+        Math.Max(1, (int)Math.Min(Math.Min(MaxSplits, slots / groups), inFeatures / 512));
+
+    /// <summary>
+    /// The <see cref="WarpGroupLinear"/> tile and split-K count for a product on <paramref name="multiprocessors"/>
+    /// multiprocessors (one group each): the pair <see cref="PredictMicroseconds"/> says is fastest, each tile with the
+    /// split that fills one wave (at most <paramref name="maxSplit"/>). The 256-wide tiles make the fewest copies per
+    /// multiply-add, the narrower ones more groups (a fuller wave where a product is small, no split and no reduce
+    /// pass) and deeper rings; which wins depends on the product — on an H200 at Dream 7B's shapes (docs/benchmarks.md)
+    /// 128 × 128 for QKV and O at 320 tokens, 192 × 192 for gate+up at 320, 128 × 256 for the large products at 2048.
+    /// </summary>
+    public static (WarpGroupTile Tile, int Split) ChooseTile(int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue,
+        int multiprocessors, int maxSplit = MaxSplits)
+    {
+        (WarpGroupTile Tile, int Split) best = default;
+        double fastest = double.PositiveInfinity;
+        foreach (var tile in WarpGroupTile.All)
+        {
+            int split = Math.Min(maxSplit, SplitsToFillOneWave(tile.Groups(tokens, outFeatures), multiprocessors, inFeatures));
+            double time = PredictMicroseconds(tile, split, tokens, inFeatures, outFeatures, epilogue, multiprocessors);
+            if (time < fastest) (fastest, best) = (time, (tile, split));
+        }
+        return best;
     }
 
     /// <summary>
-    /// Split-K count for a product on this device. A grid of G groups runs in ⌈G / (c·M)⌉ waves on M multiprocessors
-    /// holding c groups each — two of this class's groups (225 registers per thread and 48 KB of shared memory each,
-    /// measured with Nsight Compute on an H200), one of <see cref="WarpGroupLinear"/>'s (193 KB) — and a grid well
-    /// under c·M leaves tensor cores idle: e.g. the 3584-wide O and down projections at 512 tokens make 112 groups
-    /// of 128 × 128 for 132 multiprocessors, 4 warps on most of them, the tensor pipe 23% busy. Split In into
-    /// ⌊c·M / G⌋ slices (at most 4, each at least 512 wide) so that the split grid still fits in one wave; a split
-    /// that spills into a second wave costs more than it gains (measured: 3-way at 512 tokens, 336 groups, was
-    /// slower than none). Off CUDA: 1.
+    /// A model of one <see cref="WarpGroupLinear"/> product's time in µs, fitted to every tile at every Dream 7B product
+    /// at 320, 512 and 2048 tokens on an H200 (78 timings, 9% rms error; docs/benchmarks.md, fifth session). The grid
+    /// runs in ⌈groups·split / SMs⌉ waves; a group spends 0.33 µs per 64-wide step of In per 128 × 128 of its tile
+    /// (per-step work grows with the tile's area), 6.8 µs it cannot overlap (launch, barrier set-up, the first copies'
+    /// latency), and an epilogue per 128 × 128 of outputs that depends on what it writes (bias-add stores 6.7 µs,
+    /// residual adds 5.5, SwiGLU's bf16 2.2); a split product then reads and writes (split + 2)·T·Out floats in its
+    /// reduce pass at 0.33 µs per MB. Only the ranking matters: it picks the measured fastest tile, or one within 2%
+    /// of it, for all 13 products measured.
     /// </summary>
-    public static int ChooseSplits(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures, TensorCoreKernel kernel = TensorCoreKernel.Auto)
+    public static double PredictMicroseconds(WarpGroupTile tile, int split, int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue, int multiprocessors)
     {
-        if (!kernels.IsCuda) return 1;
-        int warpGroups = WarpGroupsFor(kernels, tokens, inFeatures, outFeatures, kernel);
-        long groups = warpGroups > 0
-            ? WarpGroupLinear.Groups(tokens, outFeatures, warpGroups)
-            : (long)((tokens + TileTokens - 1) / TileTokens) * ((outFeatures + TileFeatures - 1) / TileFeatures);
-        long slots = (warpGroups > 0 ? 1L : 2L) * kernels.Accelerator.NumMultiprocessors;
-        int split = (int)Math.Min(4, slots / groups);
-        return Math.Max(1, Math.Min(split, inFeatures / 512));
+        long groups = tile.Groups(tokens, outFeatures) * split;
+        long waves = (groups + multiprocessors - 1) / multiprocessors;
+        int steps = (inFeatures / WarpGroupLinear.TileIn + split - 1) / split;
+        double area = tile.Tokens * tile.Features / (128.0 * 128.0);
+        double epilogueMicroseconds = epilogue switch { LinearEpilogue.Store => 6.7, LinearEpilogue.AddInto => 5.5, _ => 2.2 };
+        double perGroup = steps * 0.33 * area + 6.8 + epilogueMicroseconds * area;
+        double reduce = split > 1 ? (split + 2) * 4.0 * tokens * outFeatures / 1e6 * 0.33 : 0;
+        return waves * perGroup + reduce;
     }
 
+    /// <summary>Split-K count <see cref="Forward"/> would use for this product, given a large enough workspace.</summary>
+    public static int ChooseSplits(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue, TensorCoreKernel kernel = default) =>
+        Plan(kernels, tokens, inFeatures, outFeatures, epilogue, kernel, long.MaxValue).Split;
+
+    /// <summary>The kernel and tile <see cref="Forward"/> would run this product with, for tables: "wgmma 128×256", "mma.sync" or "portable".</summary>
+    public static string Describe(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue, TensorCoreKernel kernel = default) =>
+        Plan(kernels, tokens, inFeatures, outFeatures, epilogue, kernel, long.MaxValue).Tile is { } tile ? $"wgmma {tile}" : kernels.IsCuda ? "mma.sync" : "portable";
+
     /// <summary>Floats of workspace <see cref="Forward"/> needs for this product with the splits it would choose.</summary>
-    public static long WorkspaceLength(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures, TensorCoreKernel kernel = TensorCoreKernel.Auto)
+    public static long WorkspaceLength(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue, TensorCoreKernel kernel = default)
     {
-        int split = ChooseSplits(kernels, tokens, inFeatures, outFeatures, kernel);
+        int split = ChooseSplits(kernels, tokens, inFeatures, outFeatures, epilogue, kernel);
         return split > 1 ? (long)split * tokens * outFeatures : 0;
     }
 
@@ -471,7 +516,13 @@ public static class TensorCoreLinear
 
     /// <summary>
     /// Two neighbouring 8-feature slices of one 16-row slice: (d0, d1) at (row, f..f+1), (d2, d3) at (row + 8, f..f+1)
-    /// for features starting at <paramref name="feature"/>, and (e0..e3) likewise 8 features further on.
+    /// for features starting at <paramref name="feature"/>, and (e0..e3) likewise 8 features further on. Each pair of
+    /// neighbouring f32 outputs goes out as one 8-byte access when Out is even (feature is even in every fragment, so
+    /// the pair starts at an even index of a buffer <see cref="Forward"/> checked is 8-byte aligned); an odd Out
+    /// stores one output at a time.
+    /// Every load (the residual, the bias) comes before every store: the compiler cannot tell a residual load from
+    /// the stores before it apart, so interleaved, each pair's load waited out a whole memory latency — Nsight's
+    /// numbers on an H200 put the residual epilogue at about 17 µs of a 56-step group's 36.
     /// </summary>
     internal static void StorePair(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16,
         int tokens, int outFeatures, int row, int feature,
@@ -489,42 +540,42 @@ public static class TensorCoreLinear
             if (row + 8 < tokens) StoreSwiGlu(yBf16, (long)(row + 8) * width + column, d2, e2, d3, e3);
             return;
         }
-        StoreTwo(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature, d0, d1);
-        StoreTwo(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature, d2, d3);
-        StoreTwo(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature + 8, e0, e1);
-        StoreTwo(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature + 8, e2, e3);
-    }
-
-    /// <summary>
-    /// Outputs (row, feature) and (row, feature + 1) — feature is even in every fragment — as one 8-byte access when
-    /// Out is even (the pair then starts at an even index of a buffer <see cref="Forward"/> checked is 8-byte
-    /// aligned), else one at a time.
-    /// </summary>
-    private static void StoreTwo(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> y, int tokens, int outFeatures, int row, int feature, float a, float b)
-    {
-        if (row >= tokens || feature >= outFeatures) return;
         if ((outFeatures & 1) != 0)
         {
-            StoreOne(bias, hasBias, epilogue, y, tokens, outFeatures, row, feature, a);
-            StoreOne(bias, hasBias, epilogue, y, tokens, outFeatures, row, feature + 1, b);
+            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature, d0);
+            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature + 1, d1);
+            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature, d2);
+            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature + 1, d3);
+            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature + 8, e0);
+            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature + 9, e1);
+            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature + 8, e2);
+            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature + 9, e3);
             return;
         }
-        long index = (long)row * outFeatures + feature;
-        if (epilogue == Partial) index += Grid.IdxZ * (long)tokens * outFeatures;
-        var pairs = y.Cast<Float2>();
-        var pair = new Float2 { X = a, Y = b };
+        // Pair (r, c): rows row + 8r, features feature + 8c (and + 1), at pair index top + r·(8·Out/2) + c·4.
+        bool row0 = row < tokens, row1 = row + 8 < tokens, column0 = feature < outFeatures, column1 = feature + 8 < outFeatures;
+        long top = (long)row * outFeatures + feature;
+        if (epilogue == Partial) top += Grid.IdxZ * (long)tokens * outFeatures;
+        long p00 = top >> 1, p01 = p00 + 4, p10 = p00 + 4L * outFeatures, p11 = p10 + 4;
+        var pairs = yF32.Cast<Float2>();
+        Float2 y00 = new() { X = d0, Y = d1 }, y10 = new() { X = d2, Y = d3 }, y01 = new() { X = e0, Y = e1 }, y11 = new() { X = e2, Y = e3 };
         if (epilogue == (int)LinearEpilogue.AddInto)
         {
-            var sum = pairs[index >> 1];
-            pair.X += sum.X;
-            pair.Y += sum.Y;
+            // Outputs past T or Out read pair 0 instead (always there, never stored): no branch between the loads.
+            Float2 s00 = pairs[row0 & column0 ? p00 : 0], s10 = pairs[row1 & column0 ? p10 : 0];
+            Float2 s01 = pairs[row0 & column1 ? p01 : 0], s11 = pairs[row1 & column1 ? p11 : 0];
+            y00 = Float2.Add(y00, s00); y10 = Float2.Add(y10, s10); y01 = Float2.Add(y01, s01); y11 = Float2.Add(y11, s11);
         }
         else if (epilogue != Partial && hasBias != 0)
         {
-            pair.X += bias[feature];
-            pair.Y += bias[feature + 1];
+            int f0 = column0 ? feature : 0, f1 = column1 ? feature + 8 : 0;
+            Float2 b0 = new() { X = bias[f0], Y = bias[f0 + 1] }, b1 = new() { X = bias[f1], Y = bias[f1 + 1] };
+            y00 = Float2.Add(y00, b0); y10 = Float2.Add(y10, b0); y01 = Float2.Add(y01, b1); y11 = Float2.Add(y11, b1);
         }
-        pairs[index >> 1] = pair;
+        if (row0 && column0) pairs[p00] = y00;
+        if (row1 && column0) pairs[p10] = y10;
+        if (row0 && column1) pairs[p01] = y01;
+        if (row1 && column1) pairs[p11] = y11;
     }
 
     private static void StoreOne(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> y, int tokens, int outFeatures, int row, int feature, float value)
@@ -609,19 +660,6 @@ public static class TensorCoreLinear
         if (epilogue == (int)LinearEpilogue.AddInto) yF32[i] += sum;
         else yF32[i] = hasBias != 0 ? sum + bias[feature] : sum;
     }
-}
-
-/// <summary>Which kernel <see cref="TensorCoreLinear.Forward"/> runs (Auto outside comparisons and tests).</summary>
-public enum TensorCoreKernel
-{
-    /// <summary>wgmma where the device has it and In allows, with the tile <see cref="WarpGroupLinear.ChooseWarpGroups"/> picks; else mma.sync (or the portable fallback).</summary>
-    Auto = 0,
-    /// <summary><see cref="TensorCoreLinear"/>'s own kernel: mma.sync on CUDA, the portable fallback elsewhere.</summary>
-    MmaSync = 1,
-    /// <summary><see cref="WarpGroupLinear"/> with two warp groups (128 × 256 tiles), when available.</summary>
-    Wgmma128 = 2,
-    /// <summary><see cref="WarpGroupLinear"/> with three warp groups (192 × 256 tiles), when available.</summary>
-    Wgmma192 = 3,
 }
 
 /// <summary>What <see cref="TensorCoreLinear"/> does with each f32 product (see there).</summary>

@@ -58,8 +58,10 @@ public sealed class TensorCoreRunState : IDisposable
             int tokens = (int)n, d = c.HiddenSize, f = c.IntermediateSize;
             long workspace = new[]
             {
-                TensorCoreLinear.WorkspaceLength(kernels, tokens, d, qkvWidth), TensorCoreLinear.WorkspaceLength(kernels, tokens, d, d),
-                TensorCoreLinear.WorkspaceLength(kernels, tokens, d, 2 * f), TensorCoreLinear.WorkspaceLength(kernels, tokens, f, d),
+                TensorCoreLinear.WorkspaceLength(kernels, tokens, d, qkvWidth, LinearEpilogue.Store),
+                TensorCoreLinear.WorkspaceLength(kernels, tokens, d, d, LinearEpilogue.AddInto),
+                TensorCoreLinear.WorkspaceLength(kernels, tokens, d, 2 * f, LinearEpilogue.SwiGlu),
+                TensorCoreLinear.WorkspaceLength(kernels, tokens, f, d, LinearEpilogue.AddInto),
             }.Max();
             Workspace = Allocate<float>(Math.Max(workspace, 1));
         }

@@ -125,10 +125,12 @@ public class KernelCompileTests
     }
 
     /// <summary>
-    /// The Hopper GEMM (WarpGroupLinear), retargeted to sm_90a as the loader does: four wgmma per 64-wide step (k =
-    /// 0, 16, 32, 48) over the 128 named accumulators, declared once; two TMA box copies per stage, inlined for the
-    /// prologue and the loop; one mbarrier wait per step; the wgmma fence/commit/wait; and no local memory in the
-    /// main loop (from the first barrier wait to the final wgmma wait). The PTX is written next to the test assembly.
+    /// The Hopper GEMM (WarpGroupLinear), retargeted to sm_90a as the loader does: one main loop per tile width, each
+    /// with four wgmma of its own shape per 64-wide step (k = 0, 16, 32, 48) — the width is a constant in each copy,
+    /// so no loop carries the other shapes' branches — over the 128 named accumulators, declared once; two TMA box
+    /// copies per stage, inlined for the prologue and each loop; one mbarrier wait, one fence and one wait for the
+    /// previous step's wgmma per loop; and no local memory in the main loops (from the first barrier wait to the final
+    /// wgmma wait). The PTX is written next to the test assembly.
     /// </summary>
     [Fact]
     public void WarpGroupLinearRetargetsAndKeepsItsTileInRegisters()
@@ -136,12 +138,14 @@ public class KernelCompileTests
         string ptx = WrittenOut("WarpGroupLinear.Kernel", HopperKernelLoader.Retarget(Ptx("Ilgpu.WarpGroupLinear.Kernel")));
         Assert.Contains(".target sm_90a", ptx);
         Assert.DoesNotContain(".target sm_80", ptx);
-        Assert.Equal(4, CountOf(ptx, "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16"));
+        foreach (int n in WarpGroupTile.FeatureWidths)
+            Assert.Equal(4, CountOf(ptx, $"wgmma.mma_async.sync.aligned.m64n{n}k16.f32.bf16.bf16"));
+        int loops = WarpGroupTile.FeatureWidths.Length;
         Assert.Equal(1, CountOf(ptx, ".reg .f32 wgc<128>;"));
-        Assert.Equal(4, CountOf(ptx, "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"));
-        Assert.Equal(1, CountOf(ptx, "mbarrier.try_wait.parity.shared::cta.b64"));
-        Assert.Equal(1, CountOf(ptx, "wgmma.fence.sync.aligned;"));
-        Assert.Equal(1, CountOf(ptx, "wgmma.wait_group.sync.aligned 1;"));
+        Assert.Equal(2 + 2 * loops, CountOf(ptx, "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"));
+        Assert.Equal(loops, CountOf(ptx, "mbarrier.try_wait.parity.shared::cta.b64"));
+        Assert.Equal(loops, CountOf(ptx, "wgmma.fence.sync.aligned;"));
+        Assert.Equal(loops, CountOf(ptx, "wgmma.wait_group.sync.aligned 1;"));
         MainLoopStaysInRegisters(ptx, "mbarrier.try_wait", "wgmma.wait_group.sync.aligned 0;");
     }
 

@@ -1,0 +1,31 @@
+namespace Dream.Kernels.Ilgpu;
+
+/// <summary>
+/// Which kernel <see cref="TensorCoreLinear.Forward"/> runs: <see cref="Auto"/> (the default: wgmma where the device
+/// has it and In allows, with the tile <see cref="TensorCoreLinear.ChooseTile"/> picks, else mma.sync or the portable
+/// fallback), <see cref="MmaSync"/> (<see cref="TensorCoreLinear"/>'s own kernel), or <see cref="Wgmma"/> with a
+/// given tile (where the device has it). The forced ones are for comparisons and tests.
+/// </summary>
+public readonly record struct TensorCoreKernel
+{
+    /// <summary>What the model runs.</summary>
+    public static TensorCoreKernel Auto => default;
+
+    /// <summary><see cref="TensorCoreLinear"/>'s own kernel: mma.sync on CUDA, the portable fallback elsewhere.</summary>
+    public static TensorCoreKernel MmaSync { get; } = new() { ForcesMmaSync = true };
+
+    /// <summary><see cref="WarpGroupLinear"/> with <paramref name="tile"/>, where the device has it (else as <see cref="Auto"/>).</summary>
+    public static TensorCoreKernel Wgmma(WarpGroupTile tile)
+    {
+        tile.Validate();
+        return new() { Tile = tile };
+    }
+
+    /// <summary>Set for <see cref="MmaSync"/>.</summary>
+    public bool ForcesMmaSync { get; private init; }
+
+    /// <summary>The forced wgmma tile, or null.</summary>
+    public WarpGroupTile? Tile { get; private init; }
+
+    public override string ToString() => ForcesMmaSync ? "mma.sync" : Tile is { } tile ? $"wgmma {tile}" : "auto";
+}
