@@ -149,6 +149,30 @@ public class KernelCompileTests
         MainLoopStaysInRegisters(ptx, "mbarrier.try_wait", "wgmma.wait_group.sync.aligned 0;");
     }
 
+    /// <summary>
+    /// The device sampler's three full passes over a logits row (largest logit, kept mass, entropy) keep their
+    /// running state — small structs — in registers and issue the four loads of each quad together: three times in
+    /// the PTX, four f32 global loads within ten lines with no branch among them; no local memory anywhere.
+    /// </summary>
+    [Fact]
+    public void TokenSamplerLoadsFourLogitsAtATime()
+    {
+        string ptx = WrittenOut("TokenSampler.Kernel", Ptx("Ilgpu.TokenSampler.Kernel"));
+        Assert.DoesNotContain(".local", ptx);
+        string[] lines = ptx.Split('\n').Select(l => l.Trim()).ToArray();
+        int quads = 0;
+        for (int i = 0; i < lines.Length; i++)
+        {
+            string[] window = lines.Skip(i).Take(10).ToArray();
+            if (!lines[i].StartsWith("ld.global.f32", StringComparison.Ordinal)) continue;
+            int loads = window.TakeWhile(l => !l.Contains("bra", StringComparison.Ordinal)).Count(l => l.StartsWith("ld.global.f32", StringComparison.Ordinal));
+            if (loads < 4) continue;
+            quads++;
+            i += 9;
+        }
+        Assert.Equal(3, quads);
+    }
+
     [Fact]
     public void RetargetRewritesTheTargetDirectiveOnly()
     {
