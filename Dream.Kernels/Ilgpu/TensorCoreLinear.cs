@@ -111,7 +111,8 @@ public static class TensorCoreLinear
         }
         if (split == 1) return;
         long outputs = epilogue == LinearEpilogue.SwiGlu ? (long)tokens * (outFeatures / 2) : (long)tokens * outFeatures;
-        kernels.TensorCoreLinearReduce((int)outputs, workspace, split, biasView, hasBias, (int)epilogue, f32, bf16, tokens, outFeatures);
+        bool quads = epilogue != LinearEpilogue.SwiGlu && outFeatures % 4 == 0 && split <= MaxSplits;
+        kernels.TensorCoreLinearReduce((int)(quads ? outputs / 4 : outputs), workspace, split, biasView, hasBias, (int)epilogue, f32, bf16, tokens, outFeatures, quads ? 1 : 0);
     }
 
     /// <summary>
@@ -633,14 +634,48 @@ public static class TensorCoreLinear
     }
 
     /// <summary>
-    /// The second pass of a split product, one thread per output: adds the slices' partial sums [split, T, Out] in
-    /// slice order (deterministic, no atomics) and applies the epilogue — for SwiGlu, output (t, j) adds its gate
-    /// and its up feature first.
+    /// The second pass of a split product: adds the slices' partial sums [split, T, Out] in slice order
+    /// (deterministic, no atomics) and applies the epilogue — for SwiGlu, output (t, j) adds its gate and its up
+    /// feature first. Thread i owns outputs 4i..4i+3 when <paramref name="quads"/> is set (Out a multiple of 4, not
+    /// SwiGlu: every Dream product it runs for) and output i otherwise. A quad's loads — every slice's four partials,
+    /// then the residual or bias — are issued before any addition, so a thread waits out two memory latencies rather
+    /// than one per slice and output (Nsight on an H200: 13–15 µs per reduce at 320 tokens, a third of DRAM bandwidth).
+    /// The additions are the same, in the same order, as one output at a time.
     /// </summary>
     internal static void KernelReduce(Index1D i, ArrayView<float> partial, int split, ArrayView<float> bias, int hasBias, int epilogue,
-        ArrayView<float> yF32, ArrayView<ushort> yBf16, int tokens, int outFeatures)
+        ArrayView<float> yF32, ArrayView<ushort> yBf16, int tokens, int outFeatures, int quads)
     {
         long plane = (long)tokens * outFeatures;
+        if (quads != 0)
+        {
+            // Slices past the last read the last one again (never added): every load stays in range and unconditional.
+            long at = 4L * i;
+            long z1 = Math.Min(1, split - 1) * plane, z2 = Math.Min(2, split - 1) * plane, z3 = Math.Min(3, split - 1) * plane;
+            float a0 = partial[at], a1 = partial[at + 1], a2 = partial[at + 2], a3 = partial[at + 3];
+            float b0 = partial[z1 + at], b1 = partial[z1 + at + 1], b2 = partial[z1 + at + 2], b3 = partial[z1 + at + 3];
+            float c0 = partial[z2 + at], c1 = partial[z2 + at + 1], c2 = partial[z2 + at + 2], c3 = partial[z2 + at + 3];
+            float d0 = partial[z3 + at], d1 = partial[z3 + at + 1], d2 = partial[z3 + at + 2], d3 = partial[z3 + at + 3];
+            float s0 = 0f + a0, s1 = 0f + a1, s2 = 0f + a2, s3 = 0f + a3;
+            if (split > 1) { s0 += b0; s1 += b1; s2 += b2; s3 += b3; }
+            if (split > 2) { s0 += c0; s1 += c1; s2 += c2; s3 += c3; }
+            if (split > 3) { s0 += d0; s1 += d1; s2 += d2; s3 += d3; }
+            if (epilogue == (int)LinearEpilogue.AddInto)
+            {
+                float r0 = yF32[at], r1 = yF32[at + 1], r2 = yF32[at + 2], r3 = yF32[at + 3];
+                yF32[at] = r0 + s0; yF32[at + 1] = r1 + s1; yF32[at + 2] = r2 + s2; yF32[at + 3] = r3 + s3;
+            }
+            else if (hasBias != 0)
+            {
+                int feature = (int)(at % outFeatures);
+                float e0 = bias[feature], e1 = bias[feature + 1], e2 = bias[feature + 2], e3 = bias[feature + 3];
+                yF32[at] = s0 + e0; yF32[at + 1] = s1 + e1; yF32[at + 2] = s2 + e2; yF32[at + 3] = s3 + e3;
+            }
+            else
+            {
+                yF32[at] = s0; yF32[at + 1] = s1; yF32[at + 2] = s2; yF32[at + 3] = s3;
+            }
+            return;
+        }
         if (epilogue == (int)LinearEpilogue.SwiGlu)
         {
             int width = outFeatures / 2, t = i / width, j = i - t * width;
@@ -656,9 +691,9 @@ public static class TensorCoreLinear
         }
         float sum = 0f;
         for (int z = 0; z < split; z++) sum += partial[z * plane + i];
-        int feature = (int)(i % outFeatures);
+        int column = (int)(i % outFeatures);
         if (epilogue == (int)LinearEpilogue.AddInto) yF32[i] += sum;
-        else yF32[i] = hasBias != 0 ? sum + bias[feature] : sum;
+        else yF32[i] = hasBias != 0 ? sum + bias[column] : sum;
     }
 }
 
