@@ -27,7 +27,8 @@ namespace Dream.Tests.Ilgpu;
 /// margin: |Δ| ≤ r·(min(c, 1 − c) + 2p₂); entropy: |Δ| ≤ (2(r + 2^-21) + γ_V)·Σ|p·log p| + r·1e-6; each plus
 /// 2^-52 for the double rounding of 1 − deficit when the host assembles a confidence near 1.
 /// Kept sets: equal, except that a top-p cut may move when the host's cumulative probability at the cut lies
-/// within r of top_p. Tokens: equal at temperature 0 (argmax of the logits with first-index ties is exact); at
+/// within r of top_p; the whole sampler's confidence is then the host's measure over the moved cut (a case with 114
+/// tied logits on an H200, <see cref="AMovedTopPCutIsTheOneTheFilterAllows"/>). Tokens: equal at temperature 0 (argmax of the logits with first-index ties is exact); at
 /// temperature &gt; 0 a different token is allowed only when the host's cumulative probability at a boundary
 /// between the two lies within r of the uniform.
 /// </summary>
@@ -200,19 +201,90 @@ public class TokenSamplerTests
             }
 
             double expected = c.Algorithm == DecodingAlgorithm.MaskGitPlus ? p[token] : want.Confidence;
-            // Near 1 the confidence is assembled on the host as 1 − deficit in double, which rounds once more: half an
-            // ulp of 1, 2^-53 (the host's own p carries the same rounding), hence + 2^-52.
-            double tolerance = Math.Pow(2, -52) + c.Algorithm switch
+            double diff = Math.Abs(confidence[r] - expected), tolerance = Tolerance(c, p, expected, rel);
+            if (diff <= tolerance + 1e-300) continue;
+            // The one disagreement the filter property allows: a top-p cut within rounding of top_p, moved by one
+            // token in the host's order. Then the device's confidence is the host's measure over that kept set.
+            bool matchesMovedCut = MovedTopPCuts(c, row, rel).Any(moved =>
             {
-                DecodingAlgorithm.MaskGitPlus => rel * Math.Min(expected, 1 - expected),
-                DecodingAlgorithm.TopKMargin => rel * (Math.Min(expected, 1 - expected) + 2 * SecondLargest(p)),
-                _ => (2 * (rel + Math.Pow(2, -21)) + Gamma(c.Vocab)) * p.Sum(x => Math.Abs(x * Math.Log(x + 1e-10))) + rel * 1e-6,
-            };
-            double diff = Math.Abs(confidence[r] - expected);
-            Assert.True(diff <= tolerance + 1e-300,
+                double[] q = Probabilities(moved);
+                double other = Measure(c.Algorithm, q, token);
+                return q[token] > 0 && Math.Abs(confidence[r] - other) <= Tolerance(c, q, other, rel) + 1e-300;
+            });
+            Assert.True(matchesMovedCut,
                 $"{at}: {c.Algorithm} confidence {confidence[r]:R}, host {expected:R}, |Δ| {diff:E3} > allowed {tolerance:E3} (token {token})");
         }
     });
+
+    /// <summary>
+    /// The confidence's allowance (see the class summary). Near 1 the confidence is assembled on the host as
+    /// 1 − deficit in double, which rounds once more: half an ulp of 1, 2^-53 (the host's own p carries the same
+    /// rounding), hence + 2^-52.
+    /// </summary>
+    private static double Tolerance(Case c, double[] p, double expected, double rel) => Math.Pow(2, -52) + c.Algorithm switch
+    {
+        DecodingAlgorithm.MaskGitPlus => rel * Math.Min(expected, 1 - expected),
+        DecodingAlgorithm.TopKMargin => rel * (Math.Min(expected, 1 - expected) + 2 * SecondLargest(p)),
+        _ => (2 * (rel + Math.Pow(2, -21)) + Gamma(c.Vocab)) * p.Sum(x => Math.Abs(x * Math.Log(x + 1e-10))) + rel * 1e-6,
+    };
+
+    /// <summary>The host's measure over kept probabilities <paramref name="p"/> (dream-reference.md §5).</summary>
+    private static double Measure(DecodingAlgorithm algorithm, double[] p, int token) => algorithm switch
+    {
+        DecodingAlgorithm.MaskGitPlus => p[token],
+        DecodingAlgorithm.TopKMargin => p.Max() - SecondLargest(p),
+        _ => p.Sum(x => x * Math.Log(x + 1e-10)),
+    };
+
+    /// <summary>
+    /// The filtered rows (kept logits divided by the temperature, dropped ones at double.MinValue, as
+    /// <see cref="HostFiltered"/> gives them) with the host's top-p cut moved one token either way in
+    /// its order (descending logit, ascending id), top-k applied as before — only where the host's cumulative
+    /// probability at the cut lies within <paramref name="rel"/> of top_p, the condition
+    /// <see cref="FilterKeepsTheHostSet"/> allows a device cut to move under. None otherwise.
+    /// </summary>
+    private static IEnumerable<double[]> MovedTopPCuts(Case c, ReadOnlySpan<float> row, double rel)
+    {
+        if (c.TopP is not < 1) return [];
+        float[] values = row.ToArray();
+        int[] order = Enumerable.Range(0, values.Length).OrderByDescending(j => values[j]).ThenBy(j => j).ToArray();
+        double[] all = Probabilities(values.Select(l => c.Temperature > 0 ? l / c.Temperature : (double)l).ToArray());
+        // The host's top-p cut alone: its kept count, a prefix of the order.
+        double[] topPOnly = HostFiltered(c with { TopK = null }, row);
+        int cut = topPOnly.Count(l => l > double.MinValue);
+        var moved = new List<double[]>();
+        foreach (int count in new[] { cut - 1, cut + 1 })
+        {
+            if (count < 1 || count > order.Length) continue;
+            double cumulative = order.Take(Math.Min(cut, count)).Sum(j => all[j]);
+            if (Math.Abs(cumulative - c.TopP.Value) > rel + 1e-7) continue;
+            // Then top-k as the host applies it after top-p: only when k is below the kept count, keeping every
+            // token at or above the row's k-th largest logit.
+            double kth = c.TopK is { } k && k < count ? values[order[k - 1]] : double.NegativeInfinity;
+            var keep = new HashSet<int>(order.Take(count).Where(j => values[j] >= kth));
+            moved.Add(values.Select((l, j) => !keep.Contains(j) ? double.MinValue : c.Temperature > 0 ? l / c.Temperature : l).ToArray());
+        }
+        return moved;
+    }
+
+    /// <summary>
+    /// The case the sampler property found on an H200: 114 logits tied at the top, top_p 0.5, so the host's cut
+    /// lands on exactly half the mass (57 tokens: 0.5000000000000008 in double) and the float32 device's one token
+    /// later (58). The device's entropy, −4.060442924499512, is the host's measure over the moved cut — the one
+    /// disagreement the filter property allows — and not over the host's own (−4.0431).
+    /// </summary>
+    [Fact]
+    public void AMovedTopPCutIsTheOneTheFilterAllows()
+    {
+        var c = new Case(2, 934, 60, Ties.Heavy, 0.3, 0.5, 2, DecodingAlgorithm.Entropy, 2048477368);
+        float[] logits = Logits(c, new Random(c.Seed));
+        var row = logits.AsSpan(c.Vocab, c.Vocab);
+        var moved = Assert.Single(MovedTopPCuts(c, row, Relative(row, c.Temperature)));
+        Assert.Equal(58, moved.Count(l => l > double.MinValue));
+        double[] p = Probabilities(moved);
+        double entropy = Measure(c.Algorithm, p, 0);
+        Assert.InRange(Math.Abs(-4.060442924499512 - entropy), 0, Tolerance(c, p, entropy, Relative(row, c.Temperature)));
+    }
 
     private static double SecondLargest(double[] p)
     {
