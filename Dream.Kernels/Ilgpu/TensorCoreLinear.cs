@@ -178,7 +178,7 @@ public static class TensorCoreLinear
     /// (per-step work grows with the tile's area), 6.8 µs it cannot overlap (launch, barrier set-up, the first copies'
     /// latency), and an epilogue per 128 × 128 of outputs that depends on what it writes (bias-add stores 6.7 µs,
     /// residual adds 5.5, SwiGLU's bf16 2.2); a split product then reads and writes (split + 2)·T·Out floats in its
-    /// reduce pass at 0.33 µs per MB. Only the ranking matters: it picks the measured fastest tile, or one within 2%
+    /// reduce pass at 0.33 µs per MB. Only the ranking matters: it picks the measured fastest tile, or one within 3%
     /// of it, for all 13 products measured.
     /// </summary>
     public static double PredictMicroseconds(WarpGroupTile tile, int split, int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue, int multiprocessors)

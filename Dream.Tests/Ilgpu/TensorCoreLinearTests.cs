@@ -127,7 +127,7 @@ public class TensorCoreLinearTests
 
     /// <summary>
     /// The Hopper kernel's tile and split choice on a 132-multiprocessor H100/H200 at Dream 7B's products: what the
-    /// model picks, which is the measured fastest of the six tiles, or within 2% of it, in the fifth session's table
+    /// model picks, which is the measured fastest of the six tiles, or within 3% of it, in the fifth session's table
     /// on an H200 (docs/benchmarks.md) — the narrow tiles where a product is small (no split, no reduce), 192 × 192
     /// for gate+up at 320 tokens (396 groups: exactly three waves), 128 × 256 for the large products at 2048.
     /// </summary>
