@@ -24,7 +24,7 @@ namespace Dream.Kernels.Ilgpu;
 /// (G = 2 or 3 warp groups, N = 128, 192 or 256, chosen per product by <see cref="TensorCoreLinear"/>); warp group h
 /// owns tokens 64h..64h+63 of it, N/2 f32 accumulators per thread. In is walked in steps of 64 (one 128-byte row per
 /// operand row) through a ring of S stages in dynamic shared memory (as many as fit in 227 KB: 4 for the 256-wide
-/// tiles, 5 or 7 for the narrower ones; allowed through <see cref="HopperKernelLoader.AllowDynamicSharedMemory"/>;
+/// tiles and 192 × 192, 5 for 128 × 192 and 192 × 128, 7 for 128 × 128; allowed through <see cref="HopperKernelLoader.AllowDynamicSharedMemory"/>;
 /// one group per multiprocessor). Each stage holds the x tile [64G, 64] and the W tile [N, 64] in the 128-byte swizzle
 /// (16-byte chunk c of row r at r·128 + 16·(c ⊕ (r mod 8)), 8-row atoms 1 KB-aligned): TMA writes that layout
 /// (<see cref="TensorMapTable"/> encodes the descriptors with it) and wgmma reads it (descriptor swizzle mode 1). Rows
@@ -34,8 +34,9 @@ namespace Dream.Kernels.Ilgpu;
 /// starts the TMA copies of the tile S − 2 steps ahead into it; everyone waits on the current stage's mbarrier; four
 /// wgmma (k = 0, 16, 32, 48: the descriptors advance 32 bytes inside the swizzle atom), commit, and wait until the
 /// *previous* step's wgmma are done — so the tensor cores always have one step queued. A deeper ring starts each copy
-/// earlier: the 3584-wide products at a few hundred tokens, one wave of groups or less, wait on memory more than on
-/// the tensor cores (Nsight Compute on an H200: 1,900 cycles per step where the wgmma need 1,024).
+/// earlier, which is why the narrow tiles take every stage that fits: with the 128 × 256 tile the 3584-wide products
+/// at a few hundred tokens (one wave of groups or less) took 1,900 cycles per step where the wgmma need 1,024
+/// (Nsight Compute on an H200); with 128 × 128 and seven stages they run 1.8× faster (docs/benchmarks.md).
 /// The epilogue reads the accumulators out by name and stores through <see cref="TensorCoreLinear"/>'s epilogue.
 /// Grid: token blocks fastest, as in the mma.sync kernel, so the groups that share a weight tile run together.
 ///
