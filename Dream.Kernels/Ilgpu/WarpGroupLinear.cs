@@ -71,7 +71,7 @@ public sealed partial class WarpGroupLinear : IDisposable
         if (!IsSupported(accelerator) || accelerator is not CudaAccelerator cuda)
             throw new NotSupportedException($"the warp-group linear kernel needs a CUDA device of compute capability 9.0; got '{accelerator.Name}'");
         _kernel = HopperKernelLoader.Load(cuda, KernelMethod);
-        HopperKernelLoader.AllowDynamicSharedMemory(_kernel, WarpGroupTile.All.Max(t => t.SharedBytes));
+        HopperKernelLoader.AllowDynamicSharedMemory(_kernel, WarpGroupTile.All.ToArray().Max(t => t.SharedBytes));
         _launch = _kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int, int, int>>();
         _stream = accelerator.DefaultStream;
         _maps = new TensorMapTable(accelerator);
@@ -92,12 +92,12 @@ public sealed partial class WarpGroupLinear : IDisposable
     /// views' lengths / In), not just the <paramref name="tokens"/> × <paramref name="outFeatures"/> of this call: the
     /// lm_head rows the loop asks for shrink every step, and a descriptor per row count would mean a driver encode and
     /// a synchronous copy on the denoising hot path. Rows past T or Out are read but only ever reach outputs past T or
-    /// Out, which the epilogue does not store.
+    /// Out, which the epilogue does not store. <paramref name="tile"/> is one the kernel carries: chosen by
+    /// <see cref="TensorCoreLinear.ChooseTile"/> or checked when <see cref="TensorCoreKernel.Wgmma"/> forced it.
     /// </summary>
     internal void Launch(WarpGroupTile tile, int split, ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16,
         long xAddress, long xRows, long wAddress, long wRows, int tokens, int inFeatures, int outFeatures, int stepsPerSplit)
     {
-        tile.Validate();
         var config = new KernelConfig(
             new Index3D((tokens + tile.Tokens - 1) / tile.Tokens, (outFeatures + tile.Features - 1) / tile.Features, split),
             new Index3D(128 * tile.WarpGroups, 1, 1),

@@ -138,7 +138,7 @@ public class KernelCompileTests
         string ptx = WrittenOut("WarpGroupLinear.Kernel", HopperKernelLoader.Retarget(Ptx("Ilgpu.WarpGroupLinear.Kernel")));
         Assert.Contains(".target sm_90a", ptx);
         Assert.DoesNotContain(".target sm_80", ptx);
-        foreach (int n in WarpGroupTile.FeatureWidths)
+        foreach (int n in WarpGroupTile.FeatureWidths.ToArray())
             Assert.Equal(4, CountOf(ptx, $"wgmma.mma_async.sync.aligned.m64n{n}k16.f32.bf16.bf16"));
         int loops = WarpGroupTile.FeatureWidths.Length;
         Assert.Equal(1, CountOf(ptx, ".reg .f32 wgc<128>;"));

@@ -36,7 +36,7 @@ public class TensorCoreLinearTests
     /// </summary>
     private static Arbitrary<Case> Cases(bool hasWarpGroup) =>
         (from kernel in hasWarpGroup ? Gen.Elements([TensorCoreKernel.MmaSync, TensorCoreKernel.MmaSync, TensorCoreKernel.MmaSync,
-                 .. WarpGroupTile.All.Select(TensorCoreKernel.Wgmma)])
+                 .. WarpGroupTile.All.ToArray().Select(TensorCoreKernel.Wgmma)])
              : Gen.Constant(TensorCoreKernel.MmaSync)
          let tile = kernel.Tile
          from tokens in Around(tile?.Tokens ?? TensorCoreLinear.TileTokens) from steps in Gen.Choose(1, tile is null ? 5 : 18)
@@ -150,6 +150,20 @@ public class TensorCoreLinearTests
         var (tile, chosenSplit) = TensorCoreLinear.ChooseTile(tokens, inFeatures, outFeatures, epilogue, 132);
         Assert.Equal(new WarpGroupTile(warpGroups, features), tile);
         Assert.Equal(split, chosenSplit);
+    }
+
+    /// <summary>
+    /// The choice runs for every product of every denoising step, so it allocates nothing (a foreach over the tiles
+    /// as an interface allocated its enumerator on each call).
+    /// </summary>
+    [Fact]
+    public void ChoosingATileAllocatesNothing()
+    {
+        long bytes = Dream.Tests.Support.Allocations.Fewest(() =>
+        {
+            for (int i = 0; i < 100; i++) TensorCoreLinear.ChooseTile(320, 3584, 37888, LinearEpilogue.SwiGlu, 132);
+        });
+        Assert.Equal(0, bytes);
     }
 
     /// <summary>The model ranks by whole waves: one more group than a wave holds costs a second wave.</summary>

@@ -96,6 +96,14 @@ public class TokenSamplerTests
         return filtered;
     }
 
+    /// <summary>The host filter's order: descending logit, equal logits by ascending token id.</summary>
+    private static int[] HostOrder(float[] values) =>
+        Enumerable.Range(0, values.Length).OrderByDescending(j => values[j]).ThenBy(j => j).ToArray();
+
+    /// <summary>The row's probabilities after the temperature alone (what top-p's cumulative sums run over).</summary>
+    private static double[] Unfiltered(Case c, float[] values) =>
+        Probabilities(values.Select(l => c.Temperature > 0 ? l / c.Temperature : (double)l).ToArray());
+
     private static double[] Probabilities(double[] filtered)
     {
         var p = new double[filtered.Length];
@@ -146,8 +154,8 @@ public class TokenSamplerTests
             // host's cumulative probability at the shorter one's end lies within r of top_p.
             Assert.True(c.TopP is < 1, $"{c} row {r}: kept sets differ without top-p");
             float[] values = row.ToArray();
-            var order = Enumerable.Range(0, c.Vocab).OrderByDescending(j => values[j]).ThenBy(j => j).ToArray();
-            double[] p = Probabilities(values.Select(l => c.Temperature > 0 ? l / c.Temperature : (double)l).ToArray());
+            int[] order = HostOrder(values);
+            double[] p = Unfiltered(c, values);
             int hostCount = order.TakeWhile(j => filtered[j] > double.MinValue).Count();
             int deviceCount = order.TakeWhile(j => got[r * c.Vocab + j] == 1).Count();
             Assert.True(got.Skip(r * c.Vocab).Take(c.Vocab).Count(x => x == 1) == deviceCount, $"{c} row {r}: device set is not a prefix of the sorted order");
@@ -247,8 +255,8 @@ public class TokenSamplerTests
     {
         if (c.TopP is not < 1) return [];
         float[] values = row.ToArray();
-        int[] order = Enumerable.Range(0, values.Length).OrderByDescending(j => values[j]).ThenBy(j => j).ToArray();
-        double[] all = Probabilities(values.Select(l => c.Temperature > 0 ? l / c.Temperature : (double)l).ToArray());
+        int[] order = HostOrder(values);
+        double[] all = Unfiltered(c, values);
         // The host's top-p cut alone: its kept count, a prefix of the order.
         double[] topPOnly = HostFiltered(c with { TopK = null }, row);
         int cut = topPOnly.Count(l => l > double.MinValue);
