@@ -9,8 +9,8 @@ namespace Dream.Kernels.Ilgpu;
 /// device (in one piece or in chunks), hands each piece to <see cref="Sample"/>, then either downloads a token and
 /// a confidence per row (<see cref="Download"/>) or reveals on a device canvas (<see cref="Reveal"/>). Owns the
 /// small per-row buffers (uniforms, tokens, confidences and deficits [M]; positions [M]; row starts and reveal
-/// counts [B]) and their host staging arrays, grown only when a request needs more rows than any before — so
-/// a denoising step allocates nothing.
+/// counts [B]; the chunked passes' partials [M, G]) and their host staging arrays, grown only when a request
+/// needs more rows than any before — so a denoising step allocates nothing.
 ///
 /// Confidences come back as doubles assembled from the kernel's float32 confidence c and deficit d = 1 − c:
 /// 1 − d where d &lt; ½ (a probability or margin near 1, where c itself saturates at 1.0f), c otherwise.
@@ -20,6 +20,8 @@ public sealed class DeviceSampler : IDisposable
 {
     private readonly IlgpuKernels _kernels;
     private readonly int _vocab;
+    private readonly int _chunks;                                                     // 0: TokenSampler picks
+    private TokenSampler.Partials? _partials;                                         // [M, G] of each partial
     private MemoryBuffer1D<float, Stride1D.Dense>? _uniforms, _confidence, _deficit;   // [M]
     private MemoryBuffer1D<int, Stride1D.Dense>? _tokens, _positions;                  // [M]
     private MemoryBuffer1D<int, Stride1D.Dense>? _rowStart, _revealCounts;             // [B + 1], [B]
@@ -28,12 +30,15 @@ public sealed class DeviceSampler : IDisposable
     private SamplingSettings _settings;
     private int _rows;
 
-    public DeviceSampler(IlgpuKernels kernels, int vocab)
+    /// <param name="chunks">Chunks per row of an unfiltered request (see <see cref="TokenSampler.Sample"/>); 0 lets the sampler pick.</param>
+    public DeviceSampler(IlgpuKernels kernels, int vocab, int chunks = 0)
     {
         ArgumentNullException.ThrowIfNull(kernels);
         ArgumentOutOfRangeException.ThrowIfLessThan(vocab, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(chunks);
         _kernels = kernels;
         _vocab = vocab;
+        _chunks = chunks;
     }
 
     /// <summary>Starts a request over <paramref name="rows"/> rows; uniforms [rows] when the request is random.</summary>
@@ -60,7 +65,7 @@ public sealed class DeviceSampler : IDisposable
             throw new ArgumentOutOfRangeException(nameof(count), $"rows {start}..{start + count} outside the request's {_rows}");
         if (count == 0) return;
         TokenSampler.Sample(_kernels, logits, count, _settings, _uniforms!.View.SubView(start, count),
-            _tokens!.View.SubView(start, count), _confidence!.View.SubView(start, count), _deficit!.View.SubView(start, count));
+            _tokens!.View.SubView(start, count), _confidence!.View.SubView(start, count), _deficit!.View.SubView(start, count), _partials!, _chunks);
     }
 
     /// <param name="tokens">[rows] receives the tokens.</param>
@@ -139,6 +144,7 @@ public sealed class DeviceSampler : IDisposable
         _deficit = acc.Allocate1D<float>(capacity);
         _tokens = acc.Allocate1D<int>(capacity);
         _positions = acc.Allocate1D<int>(capacity);
+        _partials = new TokenSampler.Partials(_kernels, capacity);
         _hostFloats = new float[capacity];
         _hostDeficit = new float[capacity];
     }
@@ -159,6 +165,7 @@ public sealed class DeviceSampler : IDisposable
         _deficit?.Dispose();
         _tokens?.Dispose();
         _positions?.Dispose();
+        _partials?.Dispose();
     }
 
     public void Dispose()

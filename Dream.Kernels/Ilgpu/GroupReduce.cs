@@ -21,6 +21,27 @@ internal static class GroupReduce
         return total;
     }
 
+    /// <summary>
+    /// The group's sum added pairwise (a tree over thread indices: G a power of two), for kernels whose result only
+    /// needs to be the same in every thread and every group that sums the same values — log₂G barriers where
+    /// <see cref="Sum(ArrayView{float}, float)"/> has every thread read all G partials.
+    /// </summary>
+    /// <param name="scratch">[G] shared.</param>
+    public static float PairwiseSum(ArrayView<float> scratch, float value)
+    {
+        int tid = Group.IdxX;
+        scratch[tid] = value;
+        Group.Barrier();
+        for (int s = Group.DimX >> 1; s > 0; s >>= 1)
+        {
+            if (tid < s) scratch[tid] += scratch[tid + s];
+            Group.Barrier();
+        }
+        float total = scratch[0];
+        Group.Barrier();
+        return total;
+    }
+
     /// <param name="scratch">[G] shared.</param>
     public static int Sum(ArrayView<int> scratch, int value)
     {

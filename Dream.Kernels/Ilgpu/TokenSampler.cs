@@ -65,7 +65,7 @@ public struct SamplingSettings
 /// <see cref="DeviceSampler"/>). The entropy uses log p = (l − max)/T − log1p(rest), not log of a rounded p,
 /// and p·log(p + 1e-10) = p·log p + 1e-10 for p ≥ 1e-6 (the dropped term is below 5e-15). 1 − e₂ is −expm1.
 /// </summary>
-public static class TokenSampler
+public static partial class TokenSampler
 {
     /// <param name="logits">[R, V] row-major.</param>
     /// <param name="uniforms">[R] draws from [0, 1) (read only at temperature &gt; 0).</param>
@@ -73,12 +73,25 @@ public static class TokenSampler
     /// <param name="confidence">[R] the measure.</param>
     /// <param name="deficit">[R] 1 − confidence without cancellation for Probability and Margin (meaningful
     /// where confidence is near 1); NaN for Entropy.</param>
+    /// <param name="partials">Workspace of the chunked passes (TokenSampler.Chunks.cs), for at least R rows.</param>
+    /// <param name="chunks">Chunks per row for an unfiltered request (0: <see cref="ChunksFor"/> picks; the tests force
+    /// others). Filtered requests take one group per row.</param>
     public static void Sample(IlgpuKernels kernels, ArrayView<float> logits, int rows, SamplingSettings settings,
-        ArrayView<float> uniforms, ArrayView<int> tokens, ArrayView<float> confidence, ArrayView<float> deficit)
+        ArrayView<float> uniforms, ArrayView<int> tokens, ArrayView<float> confidence, ArrayView<float> deficit,
+        Partials partials, int chunks = 0)
     {
         if (rows == 0) return;
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.Vocab, 1);
-        kernels.TokenSampler(new KernelConfig(rows, kernels.ReductionGroupSize), logits, settings, uniforms, tokens, confidence, deficit);
+        ArgumentOutOfRangeException.ThrowIfNegative(chunks);
+        if (Chunked(settings))
+        {
+            int count = chunks > 0 ? chunks : ChunksFor(rows, settings.Vocab, kernels.ReductionGroupSize, kernels.Accelerator.NumMultiprocessors).Chunks;
+            SampleChunked(kernels, logits, rows, settings, uniforms, tokens, confidence, deficit, partials, count);
+        }
+        else
+        {
+            kernels.TokenSampler(new KernelConfig(rows, kernels.ReductionGroupSize), logits, settings, uniforms, tokens, confidence, deficit);
+        }
     }
 
     internal static void Kernel(ArrayView<float> logits, SamplingSettings settings, ArrayView<float> uniforms,

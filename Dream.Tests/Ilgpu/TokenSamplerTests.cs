@@ -169,7 +169,32 @@ public class TokenSamplerTests
     // ---- the whole sampler ----
 
     [IlgpuProperty(MaxTest = 40)]
-    public Property SamplerMatchesTheHostSampler() => Prop.ForAll(SampledCases, c =>
+    public Property SamplerMatchesTheHostSampler() => Prop.ForAll(SampledCases, c => CheckSampler(c, chunks: 0));
+
+    /// <summary>
+    /// The unfiltered requests with each row forced into 1 to 40 chunks (at most one per thread of a group;
+    /// TokenSampler.Chunks.cs): the chunk boundaries, the partials' combination and the draw's search inside one
+    /// chunk, at vocabularies around the group size where the picked count would often be 1 or 2.
+    /// </summary>
+    [IlgpuProperty(MaxTest = 40)]
+    public Property ChunkedSamplerMatchesTheHostSampler() => Prop.ForAll(
+        (from c in CaseGen.Select(c => c with { TopP = null, TopK = null })
+         from chunks in Gen.Choose(1, Math.Min(40, IlgpuTestDevice.Kernels.ReductionGroupSize))
+         select (c, chunks)).ToArbitrary(),
+        t => CheckSampler(t.c, t.chunks));
+
+    /// <summary>The chunking covers the row with non-empty chunks that start on multiples of 4, no more than asked for.</summary>
+    [FsCheck.Xunit.Property(MaxTest = 200)]
+    public Property ChunksCoverTheRow() => Prop.ForAll(Gen.Choose(1, 200_000).ToArbitrary(), Gen.Choose(1, 256).ToArbitrary(), (vocab, asked) =>
+    {
+        var (chunks, length) = DeviceSampling.Split(vocab, asked);
+        Assert.True(chunks >= 1 && chunks <= asked, $"V {vocab}, asked {asked}: {chunks} chunks");
+        Assert.Equal(0, length % 4);
+        Assert.True((long)(chunks - 1) * length < vocab && vocab <= (long)chunks * length, $"V {vocab}: {chunks} × {length}");
+    });
+
+    /// <summary>The whole device sampler on case <paramref name="c"/> against the host's (see the class summary for the allowances).</summary>
+    private static void CheckSampler(Case c, int chunks)
     {
         var random = new Random(c.Seed);
         var acc = IlgpuTestDevice.Kernels.Accelerator;
@@ -178,7 +203,7 @@ public class TokenSamplerTests
         var request = new SamplingRequest(c.Algorithm, c.Temperature, c.TopP, c.TopK);
 
         using var logitsBuffer = Upload(acc, logits);
-        using var sampler = new DeviceSampler(IlgpuTestDevice.Kernels, c.Vocab);
+        using var sampler = new DeviceSampler(IlgpuTestDevice.Kernels, c.Vocab, chunks);
         sampler.Begin(request, c.Rows, request.IsRandom ? uniforms : []);
         sampler.Sample(logitsBuffer.View, 0, c.Rows);
         int[] tokens = new int[c.Rows];
@@ -222,7 +247,7 @@ public class TokenSamplerTests
             Assert.True(matchesMovedCut,
                 $"{at}: {c.Algorithm} confidence {confidence[r]:R}, host {expected:R}, |Δ| {diff:E3} > allowed {tolerance:E3} (token {token})");
         }
-    });
+    }
 
     /// <summary>
     /// The confidence's allowance (see the class summary). Near 1 the confidence is assembled on the host as

@@ -1,0 +1,446 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dream.Kernels.Ilgpu;
+
+/// <summary>
+/// The unfiltered requests (no top-p, no top-k: every decoding algorithm at any temperature) with each row spread
+/// over C groups instead of one. Why: one group per row reads its 152,064 logits with one multiprocessor's few
+/// kilobytes of loads in flight, so late in a denoising loop, with a few dozen masked rows, the sampler ran 0.55 ms
+/// per step on an H200 while all but a few dozen multiprocessors idled (Nsight Compute, one step of the 7B loop:
+/// 26 rows, 553 µs; lm_head before it 298 µs). Here R·C groups share the work; the row-wide quantities pass between
+/// the passes as C partials per row in a <see cref="ChunkPartials"/> workspace:
+///   1. <see cref="KernelChunkLargest"/>: each chunk's largest key and its first index;
+///   2. <see cref="KernelChunkMass"/>: every group of a row combines the row's C partials into the same (max, top) — a
+///      largest key with its lowest index is exact in any order — then sums its chunk's rest = Σ_{j ≠ top} e_j, its
+///      two largest keys, and at temperature &gt; 0 its draw mass Σ e and last positive-weight token;
+///   3. <see cref="KernelChunkEntropy"/> (entropy only): Σ p·log(p + 1e-10) over the chunk, with E = 1 + rest summed from
+///      the partials exactly as the last pass sums it;
+///   4. <see cref="KernelChunkFinish"/>: one group per row combines the partials and writes token, confidence and deficit.
+/// The arithmetic per logit is the single-group kernel's (the same <see cref="Largest"/>, <see cref="KeptMass"/>
+/// and <see cref="EntropyTerms"/> visits); only the order of the float32 sums differs (pairwise over threads, then
+/// over chunks in order), which the twin test's rounding allowance covers (it is written for any order).
+/// The draw: the chunk holding u·Σe is found from the chunk masses (in chunk order), then searched as the
+/// single-group kernel searches a row — contiguous sub-chunks, a prefix over their sums, the owner scans. The chunk's
+/// mass is re-summed in that search in another order; if rounding leaves u·Σe past the re-summed end, the chunk's
+/// last positive-weight token is drawn (the uniform then lies within rounding of that boundary).
+/// </summary>
+public static partial class TokenSampler
+{
+    /// <summary>How many groups to aim for across a call: enough to keep every multiprocessor's loads in flight.</summary>
+    private const int GroupsPerMultiprocessor = 8;
+
+    /// <summary>
+    /// Chunks per row for <paramref name="rows"/> rows of <paramref name="vocab"/> logits: about
+    /// <see cref="GroupsPerMultiprocessor"/> groups per multiprocessor over the call, at most one per thread of the
+    /// finishing group, at least 4 logits each (a chunk starts on a multiple of 4: its quads stay aligned).
+    /// </summary>
+    public static (int Chunks, int Length) ChunksFor(int rows, int vocab, int groupSize, int multiprocessors)
+    {
+        int target = GroupsPerMultiprocessor * Math.Max(1, multiprocessors);
+        int chunks = Math.Clamp((target + rows - 1) / Math.Max(rows, 1), 1, groupSize);
+        return Split(vocab, chunks);
+    }
+
+    /// <summary>A chunk length, a multiple of 4, that cuts <paramref name="vocab"/> into at most <paramref name="chunks"/> non-empty chunks, and their count.</summary>
+    public static (int Chunks, int Length) Split(int vocab, int chunks)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(vocab, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunks, 1);
+        int length = ((vocab + chunks - 1) / chunks + 3) & ~3;
+        return ((vocab + length - 1) / length, length);
+    }
+
+    /// <summary>Whether <paramref name="settings"/> take the chunked path (no filter; the filters' bisections need whole rows).</summary>
+    internal static bool Chunked(SamplingSettings settings) => settings.TopP >= 1f && settings.TopK == 0;
+
+    /// <summary>Runs the chunked passes over logits [rows, V] with <paramref name="chunks"/> chunks per row (≤ the group size).</summary>
+    private static void SampleChunked(IlgpuKernels kernels, ArrayView<float> logits, int rows, SamplingSettings settings,
+        ArrayView<float> uniforms, ArrayView<int> tokens, ArrayView<float> confidence, ArrayView<float> deficit,
+        Partials partials, int chunks)
+    {
+        var (count, length) = Split(settings.Vocab, chunks);
+        if (count > kernels.ReductionGroupSize)
+            throw new ArgumentOutOfRangeException(nameof(chunks), chunks, $"at most {kernels.ReductionGroupSize} chunks per row (one per thread of the finishing group)");
+        var views = partials.For(rows, count, length);
+        var grid = new KernelConfig(new Index2D(count, rows), new Index2D(kernels.ReductionGroupSize, 1));
+        kernels.TokenSamplerChunkLargest(grid, logits, settings, views);
+        kernels.TokenSamplerChunkMass(grid, logits, settings, views);
+        if (settings.Measure == ConfidenceMeasure.Entropy) kernels.TokenSamplerChunkEntropy(grid, logits, settings, views);
+        kernels.TokenSamplerChunkFinish(new KernelConfig(rows, kernels.ReductionGroupSize), logits, settings, views, uniforms, tokens, confidence, deficit);
+    }
+
+    /// <summary>
+    /// The partials of the chunked passes, [R, C] row-major each (C = <see cref="Chunks"/>), for up to
+    /// <see cref="Partials.Rows"/> rows × the group size: allocated once by the <see cref="DeviceSampler"/> and
+    /// reused every step.
+    /// </summary>
+    public sealed class Partials : IDisposable
+    {
+        private readonly DeviceBuffers _buffers;
+        private readonly ChunkPartials _all;
+
+        /// <summary>Rows the workspace holds.</summary>
+        public int Rows { get; }
+
+        public Partials(IlgpuKernels kernels, int rows)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+            Rows = rows;
+            _buffers = new DeviceBuffers(kernels.Accelerator);
+            long n = (long)rows * kernels.ReductionGroupSize;
+            try
+            {
+                _all = new ChunkPartials
+                {
+                    LargestKey = _buffers.Allocate<uint>(n), LargestIndex = _buffers.Allocate<int>(n),
+                    Rest = _buffers.Allocate<float>(n), First = _buffers.Allocate<uint>(n), Second = _buffers.Allocate<uint>(n),
+                    Draw = _buffers.Allocate<float>(n), LastPositive = _buffers.Allocate<int>(n), Entropy = _buffers.Allocate<float>(n),
+                };
+            }
+            catch
+            {
+                _buffers.Dispose();
+                throw;
+            }
+        }
+
+        internal ChunkPartials For(int rows, int chunks, int length)
+        {
+            if (rows > Rows) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"the sampler's workspace holds {Rows} rows");
+            return _all with { Chunks = chunks, Length = length };
+        }
+
+        public void Dispose() => _buffers.Dispose();
+    }
+
+    /// <summary>The kernels' view of <see cref="Partials"/>: [R, Chunks] each; chunk c of a row covers logits c·Length .. (c + 1)·Length − 1.</summary>
+    public struct ChunkPartials
+    {
+        public int Chunks, Length;
+        public ArrayView<uint> LargestKey;    // pass 1: the chunk's largest key
+        public ArrayView<int> LargestIndex;   // pass 1: its first index (int.MaxValue: none)
+        public ArrayView<float> Rest;         // pass 2: Σ e over the chunk but the row's top token
+        public ArrayView<uint> First, Second; // pass 2: the chunk's two largest keys, with multiplicity (0: none)
+        public ArrayView<float> Draw;         // pass 2, temperature > 0: Σ e > 0 over the chunk
+        public ArrayView<int> LastPositive;   // pass 2, temperature > 0: the chunk's last token of positive weight (−1: none)
+        public ArrayView<float> Entropy;      // pass 3: Σ p·log(p + 1e-10) over the chunk
+    }
+
+    /// <summary>No filter: the thresholds <see cref="TokenFilter.Find"/> returns for top_p ≥ 1 and no top-k.</summary>
+    private static FilterThresholds KeepAll => new() { TopPKey = 0u, TopPLastId = int.MaxValue, TopKKey = 0u };
+
+    // ---------------------------------------------------------------------------------------------------------
+    // The kernels: grid (chunk, row) for the three passes, one group per row to finish.
+
+    /// <summary>Pass 1: the chunk's largest key and its first index.</summary>
+    internal static void KernelChunkLargest(ArrayView<float> logits, SamplingSettings settings, ChunkPartials partials)
+    {
+        int tid = Group.IdxX, chunk = Grid.IdxX, row = Grid.IdxY;
+        var keys = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);   // [G]
+        var ints = SharedMemory.Allocate<int>(IlgpuKernels.MaxGroupSize);    // [G]
+        var (rowBase, start, quads, end) = ChunkRange(settings.Vocab, partials, chunk, row);
+
+        var best = Largest.None;
+        for (int q = tid; q < quads; q += Group.DimX)
+        {
+            long at = rowBase + start + 4L * q;
+            int j = start + 4 * q;
+            float l0 = logits[at], l1 = logits[at + 1], l2 = logits[at + 2], l3 = logits[at + 3];
+            best = best.Visit(l0, j).Visit(l1, j + 1).Visit(l2, j + 2).Visit(l3, j + 3);
+        }
+        for (int j = start + 4 * quads + tid; j < end; j += Group.DimX) best = best.Visit(logits[rowBase + j], j);
+        best = ReduceLargest(keys, ints, best);
+        if (tid != 0) return;
+        int at0 = row * partials.Chunks + chunk;
+        partials.LargestKey[at0] = best.Key;
+        partials.LargestIndex[at0] = best.Index;
+    }
+
+    /// <summary>Pass 2: the row's (max, top) from pass 1, then the chunk's rest, two largest keys and draw mass.</summary>
+    internal static void KernelChunkMass(ArrayView<float> logits, SamplingSettings settings, ChunkPartials partials)
+    {
+        int tid = Group.IdxX, chunk = Grid.IdxX, row = Grid.IdxY;
+        var keys = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);   // [G]
+        var ints = SharedMemory.Allocate<int>(IlgpuKernels.MaxGroupSize);    // [G]
+        var floats = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize); // [G]
+        var keys2 = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);  // [G]
+        var top = RowLargest(partials, row, keys, ints);
+        float max = TokenFilter.Value(top.Key), temperature = settings.Temperature;
+        var (rowBase, start, quads, end) = ChunkRange(settings.Vocab, partials, chunk, row);
+
+        var mass = new KeptMass { Kept = KeepAll, Top = top.Index, Max = max, Temperature = temperature };
+        for (int q = tid; q < quads; q += Group.DimX)
+        {
+            long at = rowBase + start + 4L * q;
+            int j = start + 4 * q;
+            float l0 = logits[at], l1 = logits[at + 1], l2 = logits[at + 2], l3 = logits[at + 3];
+            mass = mass.Visit(l0, j).Visit(l1, j + 1).Visit(l2, j + 2).Visit(l3, j + 3);
+        }
+        for (int j = start + 4 * quads + tid; j < end; j += Group.DimX) mass = mass.Visit(logits[rowBase + j], j);
+        float rest = GroupReduce.PairwiseSum(floats, mass.Rest);
+        var (first, second) = ReduceTwoLargest(keys, keys2, mass.First, mass.Second);
+
+        float draw = 0f;
+        int last = -1;
+        if (temperature > 0f)
+        {
+            // The draw's weights: every positive e, the top token's (exp 0 = 1) included.
+            for (int j = start + tid; j < end; j += Group.DimX)
+            {
+                float e = TokenFilter.Weight(logits[rowBase + j], max, temperature);
+                if (!(e > 0f)) continue;
+                draw += e;
+                last = j;
+            }
+            draw = GroupReduce.PairwiseSum(floats, draw);
+            last = GroupReduce.Max(ints, last);
+        }
+        if (tid != 0) return;
+        int at0 = row * partials.Chunks + chunk;
+        partials.Rest[at0] = rest;
+        partials.First[at0] = first;
+        partials.Second[at0] = second;
+        partials.Draw[at0] = draw;
+        partials.LastPositive[at0] = last;
+    }
+
+    /// <summary>Pass 3 (entropy): Σ p·log(p + 1e-10) over the chunk, with the row's E = 1 + rest as the finish sums it.</summary>
+    internal static void KernelChunkEntropy(ArrayView<float> logits, SamplingSettings settings, ChunkPartials partials)
+    {
+        int tid = Group.IdxX, chunk = Grid.IdxX, row = Grid.IdxY;
+        var keys = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);   // [G]
+        var ints = SharedMemory.Allocate<int>(IlgpuKernels.MaxGroupSize);    // [G]
+        var floats = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize); // [G]
+        var top = RowLargest(partials, row, keys, ints);
+        float max = TokenFilter.Value(top.Key);
+        float rest = RowSum(partials.Rest, partials, row, floats);
+        var (rowBase, start, quads, end) = ChunkRange(settings.Vocab, partials, chunk, row);
+
+        var entropy = new EntropyTerms { Kept = KeepAll, Max = max, Temperature = settings.Temperature, Total = 1f + rest, LogTotal = Log1p(rest) };
+        for (int q = tid; q < quads; q += Group.DimX)
+        {
+            long at = rowBase + start + 4L * q;
+            int j = start + 4 * q;
+            float l0 = logits[at], l1 = logits[at + 1], l2 = logits[at + 2], l3 = logits[at + 3];
+            entropy = entropy.Visit(l0, j).Visit(l1, j + 1).Visit(l2, j + 2).Visit(l3, j + 3);
+        }
+        for (int j = start + 4 * quads + tid; j < end; j += Group.DimX) entropy = entropy.Visit(logits[rowBase + j], j);
+        float sum = GroupReduce.PairwiseSum(floats, entropy.Sum);
+        if (tid == 0) partials.Entropy[row * partials.Chunks + chunk] = sum;
+    }
+
+    /// <summary>Pass 4, one group per row: the partials combined into the token, its confidence and deficit.</summary>
+    internal static void KernelChunkFinish(ArrayView<float> logits, SamplingSettings settings, ChunkPartials partials,
+        ArrayView<float> uniforms, ArrayView<int> tokens, ArrayView<float> confidence, ArrayView<float> deficit)
+    {
+        int tid = Group.IdxX, row = Grid.IdxX, vocab = settings.Vocab;
+        float temperature = settings.Temperature;
+        long rowBase = (long)row * vocab;
+        var keys = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);   // [G]
+        var ints = SharedMemory.Allocate<int>(IlgpuKernels.MaxGroupSize);    // [G]
+        var floats = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize); // [G]
+        var keys2 = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);  // [G]
+        var chosen = SharedMemory.Allocate<int>(2);                          // [the chunk holding the draw, the drawn token]
+        var masses = SharedMemory.Allocate<float>(2);                        // [mass before that chunk, u·Σe]
+
+        var topLargest = RowLargest(partials, row, keys, ints);
+        int top = topLargest.Index;
+        float max = TokenFilter.Value(topLargest.Key);
+        float rest = RowSum(partials.Rest, partials, row, floats);
+        float total = 1f + rest;
+        int at0 = row * partials.Chunks;
+        bool mine = tid < partials.Chunks;
+        var (_, secondKey) = ReduceTwoLargest(keys, keys2, mine ? partials.First[at0 + tid] : 0u, mine ? partials.Second[at0 + tid] : 0u);
+
+        int token = top;
+        if (temperature > 0f)
+        {
+            // The chunk: a running sum over the chunk masses in chunk order (thread 0), the first chunk whose end
+            // passes u·Σe — or, when rounding leaves u·Σe at or past Σe, the row's last token of positive weight.
+            int lastAny = GroupReduce.Max(ints, mine ? partials.LastPositive[at0 + tid] : -1);
+            floats[tid] = mine ? partials.Draw[at0 + tid] : 0f;
+            Group.Barrier();
+            if (tid == 0)
+            {
+                float sum = 0f;
+                for (int c = 0; c < partials.Chunks; c++) sum += floats[c];
+                float target = uniforms[row] * sum, before = 0f;
+                int holding = -1;
+                for (int c = 0; c < partials.Chunks && holding < 0; c++)
+                {
+                    if (before + floats[c] > target) holding = c;
+                    else before += floats[c];
+                }
+                chosen[0] = holding;
+                masses[0] = before;
+                masses[1] = target;
+            }
+            Group.Barrier();
+            int holdingChunk = chosen[0];
+            float beforeChunk = masses[0], targetMass = masses[1];
+            Group.Barrier();
+            token = holdingChunk < 0 ? lastAny : DrawInChunk(logits, rowBase, vocab, partials, holdingChunk, max, temperature, beforeChunk, targetMass, floats, ints, chosen);
+            if (token < 0) token = top;
+        }
+
+        float conf, lack;
+        if (settings.Measure == ConfidenceMeasure.Entropy)
+        {
+            conf = RowSum(partials.Entropy, partials, row, floats);
+            lack = float.NaN;
+        }
+        else if (settings.Measure == ConfidenceMeasure.Margin)
+        {
+            float e2 = 0f, oneMinus = 1f;
+            if (secondKey != 0u)
+            {
+                float scaled = TokenFilter.Scaled(TokenFilter.Value(secondKey), max, temperature);
+                e2 = MathF.Exp(scaled);
+                oneMinus = -Expm1(scaled);
+            }
+            conf = oneMinus / total;
+            lack = (rest + e2) / total;
+        }
+        else
+        {
+            float e = token == top ? 1f : TokenFilter.Weight(logits[rowBase + token], max, temperature);
+            conf = e / total;
+            lack = token == top ? rest / total : 1f - conf;
+        }
+
+        if (tid != 0) return;
+        tokens[row] = token;
+        confidence[row] = conf;
+        deficit[row] = lack;
+    }
+
+    /// <summary>
+    /// The drawn token inside chunk <paramref name="chunk"/>, which holds <paramref name="target"/> with
+    /// <paramref name="before"/> of mass before it: the group splits the chunk into contiguous sub-chunks, sums
+    /// each, and the owner of the crossing scans its own in ascending order. Every thread returns the token.
+    /// </summary>
+    private static int DrawInChunk(ArrayView<float> logits, long rowBase, int vocab, ChunkPartials partials, int chunk,
+        float max, float temperature, float before, float target, ArrayView<float> floats, ArrayView<int> ints, ArrayView<int> chosen)
+    {
+        int tid = Group.IdxX, groupSize = Group.DimX;
+        int chunkStart = chunk * partials.Length, chunkEnd = Math.Min(chunkStart + partials.Length, vocab);
+        int per = (chunkEnd - chunkStart + groupSize - 1) / groupSize;
+        int start = Math.Min(chunkStart + tid * per, chunkEnd), end = Math.Min(start + per, chunkEnd);
+        float local = 0f;
+        int lastPositive = -1;
+        for (int j = start; j < end; j++)
+        {
+            float e = TokenFilter.Weight(logits[rowBase + j], max, temperature);
+            if (!(e > 0f)) continue;
+            local += e;
+            lastPositive = j;
+        }
+        floats[tid] = local;
+        ints[tid] = lastPositive;
+        if (tid == 0) chosen[1] = -1;
+        Group.Barrier();
+        float mine = before;
+        float sum = before;
+        int lastInChunk = -1;
+        for (int i = 0; i < groupSize; i++)
+        {
+            if (i == tid) mine = sum;
+            sum += floats[i];
+            if (ints[i] > lastInChunk) lastInChunk = ints[i];
+        }
+        // The prefixes are the same float sums in every thread, so at most one sub-chunk holds the crossing.
+        if (mine <= target && target < mine + local)
+        {
+            float cumulative = mine;
+            int found = lastPositive;
+            for (int j = start; j < end; j++)
+            {
+                float e = TokenFilter.Weight(logits[rowBase + j], max, temperature);
+                if (!(e > 0f)) continue;
+                cumulative += e;
+                if (cumulative > target)
+                {
+                    found = j;
+                    break;
+                }
+            }
+            chosen[1] = found;
+        }
+        Group.Barrier();
+        int token = target < sum ? chosen[1] : lastInChunk;
+        Group.Barrier();
+        return token;
+    }
+
+    /// <summary>Where chunk <paramref name="chunk"/> of row <paramref name="row"/> lies: the row's offset, its first
+    /// logit, its whole quads and its end (the chunk starts on a multiple of 4).</summary>
+    private static (long RowBase, int Start, int Quads, int End) ChunkRange(int vocab, ChunkPartials partials, int chunk, int row)
+    {
+        int start = chunk * partials.Length, end = Math.Min(start + partials.Length, vocab);
+        return ((long)row * vocab, start, (end - start) >> 2, end);
+    }
+
+    /// <summary>The row's largest key and its first index from the pass-1 partials, the same in every group and thread.</summary>
+    private static Largest RowLargest(ChunkPartials partials, int row, ArrayView<uint> keys, ArrayView<int> ints)
+    {
+        int tid = Group.IdxX, at = row * partials.Chunks + tid;
+        var mine = tid < partials.Chunks ? new Largest { Key = partials.LargestKey[at], Index = partials.LargestIndex[at] } : Largest.None;
+        return ReduceLargest(keys, ints, mine);
+    }
+
+    /// <summary>The sum of a row's partials [Chunks], pairwise — the same bits in every group that asks.</summary>
+    private static float RowSum(ArrayView<float> values, ChunkPartials partials, int row, ArrayView<float> floats)
+    {
+        int tid = Group.IdxX;
+        return GroupReduce.PairwiseSum(floats, tid < partials.Chunks ? values[row * partials.Chunks + tid] : 0f);
+    }
+
+    /// <summary>The group's largest key with its lowest index (exact in any order), in every thread.</summary>
+    private static Largest ReduceLargest(ArrayView<uint> keys, ArrayView<int> ints, Largest mine)
+    {
+        int tid = Group.IdxX;
+        keys[tid] = mine.Key;
+        ints[tid] = mine.Index;
+        Group.Barrier();
+        for (int s = Group.DimX >> 1; s > 0; s >>= 1)
+        {
+            if (tid < s)
+            {
+                uint otherKey = keys[tid + s];
+                int otherIndex = ints[tid + s];
+                if (otherIndex != int.MaxValue && (ints[tid] == int.MaxValue || otherKey > keys[tid] || (otherKey == keys[tid] && otherIndex < ints[tid])))
+                {
+                    keys[tid] = otherKey;
+                    ints[tid] = otherIndex;
+                }
+            }
+            Group.Barrier();
+        }
+        var result = new Largest { Key = keys[0], Index = ints[0] };
+        Group.Barrier();
+        return result;
+    }
+
+    /// <summary>The two largest of the group's keys counted with multiplicity (each thread brings its own two, first ≥ second), in every thread.</summary>
+    private static (uint First, uint Second) ReduceTwoLargest(ArrayView<uint> firsts, ArrayView<uint> seconds, uint first, uint second)
+    {
+        int tid = Group.IdxX;
+        firsts[tid] = first;
+        seconds[tid] = second;
+        Group.Barrier();
+        for (int s = Group.DimX >> 1; s > 0; s >>= 1)
+        {
+            if (tid < s)
+            {
+                uint a1 = firsts[tid], a2 = seconds[tid], b1 = firsts[tid + s], b2 = seconds[tid + s];
+                firsts[tid] = Math.Max(a1, b1);
+                seconds[tid] = Math.Max(Math.Min(a1, b1), Math.Max(a2, b2));
+            }
+            Group.Barrier();
+        }
+        var result = (firsts[0], seconds[0]);
+        Group.Barrier();
+        return result;
+    }
+}
