@@ -19,7 +19,7 @@ namespace Dream.Cli.Commands;
 public static class BenchCommand
 {
     public static readonly string[] ValueOptions = { "backend", "kernels", "model", "shape", "lens", "reps", "workdir", "peak", "seed", "gen" };
-    public static readonly string[] FlagOptions = { "random-weights" };
+    public static readonly string[] FlagOptions = { "random-weights", "anatomy" };
 
     public static int Run(CommandLine cl, CliContext io)
     {
@@ -89,6 +89,7 @@ public static class BenchCommand
                 io.Out.Flush();
             }
             if (cl.String("gen") is { } gen) Generate(model, gen, io);
+            if (cl.Flag("anatomy")) Anatomy(model, reps, io);
             return 0;
         }
         finally
@@ -114,6 +115,52 @@ public static class BenchCommand
         double seconds = clock.Elapsed.TotalSeconds;
         io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"generate: 64-token prompt, {newTokens} new tokens, {steps} steps, entropy: {seconds:0.000} s, {newTokens / seconds:0.0} tok/s, {1000 * seconds / steps:0.00} ms/step"));
+    }
+
+    /// <summary>
+    /// One denoising step of the --gen loop taken apart (canvas 320 = 64 + 256, M masked rows): the forward with
+    /// lm_head over M rows and the logits left on the device, the same plus sampling and a download of M tokens,
+    /// and the loop's own call (sampling and reveal on the device) — medians of <paramref name="reps"/>.
+    /// </summary>
+    private static void Anatomy(IForwardModel model, int reps, CliContext io)
+    {
+        if (model is not ISamplingForwardModel device || model is not Dream.Kernels.Ilgpu.TensorCoreModel tensorCore)
+        {
+            io.Out.WriteLine("anatomy: needs the tensor-core model");
+            return;
+        }
+        var c = model.Config;
+        const int prompt = 64, length = 320;
+        var random = new Random(3);
+        var input = new ForwardInput(1, length);
+        for (int i = 0; i < length; i++) input.Ids[i] = i < prompt ? random.Next(1000) : c.MaskTokenId;
+        var request = SamplingRequest.From(new GenerationOptions { Algorithm = DecodingAlgorithm.Entropy });
+        io.Out.WriteLine("| masked rows | forward (logits on device) | + sample + download | + sample + reveal (the loop's call) |");
+        io.Out.WriteLine("|---:|---:|---:|---:|");
+        foreach (int m in new[] { 256, 128, 16 })
+        {
+            int[] positions = Enumerable.Range(length - m, m).ToArray();
+            int[] rows = positions.Select(p => p - 1).ToArray();
+            int[] tokens = new int[m], canvas = input.Ids.ToArray();
+            double[] confidence = new double[m];
+            double Median(Action once)
+            {
+                once();
+                var times = new double[reps];
+                for (int r = 0; r < reps; r++)
+                {
+                    var t = Stopwatch.StartNew();
+                    once();
+                    times[r] = t.Elapsed.TotalMilliseconds;
+                }
+                Array.Sort(times);
+                return times[reps / 2];
+            }
+            double forward = Median(() => tensorCore.ForwardOnDevice(input, rows));
+            double sample = Median(() => device.ForwardSample(input, rows, request, [], tokens, confidence));
+            double reveal = Median(() => device.ForwardSampleReveal(input, positions, rows, [0, m], [1], request, [], canvas));
+            io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {m} | {forward:0.00} ms | {sample:0.00} ms | {reveal:0.00} ms |"));
+        }
     }
 
     /// <summary>Multiply-adds ×2 of one forward: every linear layer, attention's two products, lm_head for all rows.</summary>
