@@ -77,15 +77,15 @@ public static class GemmBench
         if (shapes.Length == 0) throw new ArgumentException($"gemm: --shapes names none of {string.Join(", ", Shapes.Select(s => s.Name))}");
         // On an H100/H200 every product runs on each kernel: what the model picks (auto), each wgmma tile, and mma.sync.
         TensorCoreKernel[] paths = hopper
-            ? [TensorCoreKernel.Auto, .. WarpGroupTile.All.ToArray().Select(TensorCoreKernel.Wgmma), TensorCoreKernel.MmaSync]
+            ? [TensorCoreKernel.Auto, .. WarpGroupTile.All.ToArray().Concat(WarpGroupTile.TokenColumnTiles.ToArray()).Select(TensorCoreKernel.Wgmma), TensorCoreKernel.MmaSync]
             : [TensorCoreKernel.MmaSync];
         if (onlyKernels is not null)
         {
             paths = paths.Where(p => onlyKernels.Contains(KernelName(p))).ToArray();
             if (paths.Length == 0)
-                throw new ArgumentException($"gemm: --kernels names no kernel this device runs (auto, mma{(hopper ? ", " + string.Join(", ", WarpGroupTile.All.ToArray().Select(t => KernelName(TensorCoreKernel.Wgmma(t)))) : "")})");
+                throw new ArgumentException($"gemm: --kernels names no kernel this device runs (auto, mma{(hopper ? ", " + string.Join(", ", WarpGroupTile.All.ToArray().Concat(WarpGroupTile.TokenColumnTiles.ToArray()).Select(t => KernelName(TensorCoreKernel.Wgmma(t)))) : "")})");
         }
-        long workspaceLength = lens.SelectMany(len => shapes.SelectMany(s => paths.Select(wg =>
+        long workspaceLength = lens.SelectMany(len => shapes.SelectMany(s => paths.Where(p => Runs(p, s)).Select(wg =>
             TensorCoreLinear.WorkspaceLength(kernels, s.FixedTokens ?? Math.Max(len / scale, 1), s.In, s.Out, s.Epilogue, wg)))).Max();
         using var workspace = acc.Allocate1D<float>(Math.Max(workspaceLength, 1));
         acc.Synchronize();
@@ -101,7 +101,7 @@ public static class GemmBench
                 if (s.FixedTokens is not null && len != lens[0]) continue;   // lm_head rows do not depend on T
                 var xs = x.View.SubView(0, (long)tokens * s.In);
                 var ws = w.View.SubView(0, (long)s.In * s.Out);
-                foreach (var path in paths)
+                foreach (var path in paths.Where(p => Runs(p, s)))
                 {
                     void Launch()
                     {
@@ -189,9 +189,12 @@ public static class GemmBench
         return values;
     }
 
-    /// <summary>The name --kernels takes: auto, mma, or wgmma{tokens}x{features} (wgmma128x256, ...).</summary>
+    /// <summary>The name --kernels takes: auto, mma, or wgmma{tokens}x{features} (wgmma128x256, ...; a "t" after a token-column tile: wgmma160x192t).</summary>
     private static string KernelName(TensorCoreKernel kernel) =>
-        kernel.ForcesMmaSync ? "mma" : kernel.Tile is { } tile ? $"wgmma{tile.Tokens}x{tile.Features}" : "auto";
+        kernel.ForcesMmaSync ? "mma" : kernel.Tile is { } tile ? $"wgmma{tile.Tokens}x{tile.Features}{(tile.TokenColumns ? "t" : "")}" : "auto";
+
+    /// <summary>Token-column tiles run only the SwiGLU product.</summary>
+    private static bool Runs(TensorCoreKernel kernel, Shape s) => kernel.Tile is not { TokenColumns: true } || s.Epilogue == LinearEpilogue.SwiGlu;
 
     private static string Next(string[] args, ref int i) =>
         i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");

@@ -77,7 +77,8 @@ public static class TensorCoreLinear
             throw new ArgumentException($"{splits}-way split-K needs a workspace of {(long)splits * tokens * outFeatures} floats", nameof(workspace));
         var (tile, split) = Plan(kernels, tokens, inFeatures, outFeatures, epilogue, kernel, workspace.Length);
         int totalSteps = inFeatures / (tile is null ? TileIn : WarpGroupLinear.TileIn);
-        split = Math.Clamp(splits ?? split, 1, totalSteps);
+        // A token-column tile has no split-K (its epilogue is SwiGLU's alone): a split asked for is ignored.
+        split = tile is { TokenColumns: true } ? 1 : Math.Clamp(splits ?? split, 1, totalSteps);
         int stepsPerSplit = (totalSteps + split - 1) / split;
         split = (totalSteps + stepsPerSplit - 1) / stepsPerSplit;
 
@@ -131,7 +132,11 @@ public static class TensorCoreLinear
             return (null, kernels.IsCuda ? Math.Min(maxSplit, SplitsToFillOneWave(groups, 2L * multiprocessors, inFeatures)) : 1);
         }
         if (kernel.Tile is { } forced)
-            return (forced, Math.Min(maxSplit, SplitsToFillOneWave(forced.Groups(tokens, outFeatures), multiprocessors, inFeatures)));
+        {
+            if (forced.TokenColumns && epilogue != LinearEpilogue.SwiGlu)
+                throw new ArgumentException($"token-column tiles ({forced}) run only the SwiGLU epilogue, not {epilogue}", nameof(kernel));
+            return (forced, forced.TokenColumns ? 1 : Math.Min(maxSplit, SplitsToFillOneWave(forced.Groups(tokens, outFeatures), multiprocessors, inFeatures)));
+        }
         return ChooseTile(tokens, inFeatures, outFeatures, epilogue, multiprocessors, maxSplit);
     }
 
@@ -155,7 +160,9 @@ public static class TensorCoreLinear
     /// split that fills one wave (at most <paramref name="maxSplit"/>). The 256-wide tiles make the fewest copies per
     /// multiply-add, the narrower ones more groups (a fuller wave where a product is small, no split and no reduce
     /// pass) and deeper rings; which wins depends on the product — on an H200 at Dream 7B's shapes (docs/benchmarks.md)
-    /// 128 × 128 for QKV and O at 320 tokens, 192 × 192 for gate+up at 320, 128 × 256 for the large products at 2048.
+    /// 128 × 128 for QKV and O at 320 tokens, 128 × 256 for the large products at 2048. The SwiGLU product also
+    /// weighs the token-column tiles (no split), which fit a token count that 64-token rows would pad: gate+up at
+    /// 320 tokens, two columns of 160.
     /// </summary>
     public static (WarpGroupTile Tile, int Split) ChooseTile(int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue,
         int multiprocessors, int maxSplit = MaxSplits)
@@ -167,6 +174,12 @@ public static class TensorCoreLinear
             int split = Math.Min(maxSplit, SplitsToFillOneWave(tile.Groups(tokens, outFeatures), multiprocessors, inFeatures));
             double time = PredictMicroseconds(tile, split, tokens, inFeatures, outFeatures, epilogue, multiprocessors);
             if (time < fastest) (fastest, best) = (time, (tile, split));
+        }
+        if (epilogue != LinearEpilogue.SwiGlu) return best;
+        foreach (var tile in WarpGroupTile.TokenColumnTiles)
+        {
+            double time = PredictMicroseconds(tile, 1, tokens, inFeatures, outFeatures, epilogue, multiprocessors);
+            if (time < fastest) (fastest, best) = (time, (tile, 1));
         }
         return best;
     }
@@ -591,6 +604,23 @@ public static class TensorCoreLinear
     /// <summary>Two neighbouring SwiGLU outputs as one 4-byte store: the index is even (2F is a multiple of 16 and the column even) and <see cref="Forward"/> checked the buffer is 4-byte aligned.</summary>
     private static void StoreSwiGlu(ArrayView<ushort> y, long index, float gate0, float up0, float gate1, float up1) =>
         y.Cast<uint>()[index >> 1] = Bf16.Pack(Silu(gate0) * up0, Silu(gate1) * up1);
+
+    /// <summary>
+    /// The SwiGLU epilogue of a token-column tile (<see cref="WarpGroupTile.TokenColumns"/>): the thread holds W row
+    /// <paramref name="gateRow"/> (a gate row, g of its 16-row block) and the up row 8 below it, each at tokens
+    /// <paramref name="token"/>, +1, +8, +9 — (d0, d1, e0, e1) gate and (d2, d3, e2, e3) up — so it writes one output
+    /// column for four tokens, one bf16 each (the same silu(g)·u, rounded once, as <see cref="StorePair"/>).
+    /// </summary>
+    internal static void StoreColumnSwiGlu(ArrayView<ushort> y, int tokens, int outFeatures, int gateRow, int token,
+        float d0, float d1, float d2, float d3, float e0, float e1, float e2, float e3)
+    {
+        int width = outFeatures / 2, column = ((gateRow >> 4) << 3) + (gateRow & 7);
+        if (column >= width) return;
+        if (token < tokens) y[(long)token * width + column] = Bf16.FromFloat(Silu(d0) * d2);
+        if (token + 1 < tokens) y[(long)(token + 1) * width + column] = Bf16.FromFloat(Silu(d1) * d3);
+        if (token + 8 < tokens) y[(long)(token + 8) * width + column] = Bf16.FromFloat(Silu(e0) * e2);
+        if (token + 9 < tokens) y[(long)(token + 9) * width + column] = Bf16.FromFloat(Silu(e1) * e3);
+    }
 
     private static float Silu(float g) => g / (1f + MathF.Exp(-g));
 

@@ -2,10 +2,10 @@ namespace Dream.Kernels.Ilgpu;
 
 /// <summary>
 /// The PTX of <see cref="WarpGroupLinear.Kernel"/>, written out by name: inline assembly must be a constant string
-/// and PTX has no indexed registers. The accumulators of one warp group's 64 × 256 slice of y are 128 f32
-/// registers per thread, wgc0..wgc127, in wgmma's m64nNk16 layout: warp w of the group, lane l (g = l / 4,
-/// t = l mod 4), register 4j + r holds row 16w + g + 8·(r / 2), column 8j + 2t + (r mod 2) — mma.sync's m16n8
-/// layout repeated over the 32 column blocks j.
+/// and PTX has no indexed registers. The accumulators of one warp group's 64 × N slice of the tile (N ≤ 256) are
+/// up to 128 f32 registers per thread, wgc0..wgc127, in wgmma's m64nNk16 layout: warp w of the group, lane l
+/// (g = l / 4, t = l mod 4), register 4j + r holds row 16w + g + 8·(r / 2), column 8j + 2t + (r mod 2) —
+/// mma.sync's m16n8 layout repeated over the N/8 column blocks j.
 /// </summary>
 public sealed partial class WarpGroupLinear
 {
@@ -53,14 +53,17 @@ public sealed partial class WarpGroupLinear
 
     /// <summary>
     /// One k16 step for the warp group: D[64 × N] += A[64 × 16] · B[N × 16]ᵀ, both operands read by the tensor
-    /// cores straight from shared memory through the descriptors %0 (A: x rows) and %1 (B: W rows); bf16 inputs,
-    /// f32 accumulation; scale-a = scale-b = 1, neither operand transposed (both are K-major, as x and W are stored).
-    /// N = 256, 192 or 128 (<see cref="WarpGroupTile"/>): the accumulators are the first N/2 of wgc0..127, in the
-    /// same layout, so the epilogue reads the first N/16 register blocks whatever the width.
+    /// cores straight from shared memory through the descriptors %0 (A: the tile's rows — x rows, or W rows for a
+    /// token-column tile) and %1 (B: its columns — W rows, or x rows); bf16 inputs, f32 accumulation;
+    /// scale-a = scale-b = 1, neither operand transposed (both are K-major, as x and W are stored).
+    /// N = 256, 192, 160 or 128 (<see cref="WarpGroupTile.MultiplyWidths"/>): the accumulators are the first N/2 of
+    /// wgc0..127, in the same layout, so the epilogue reads the first N/16 register blocks whatever the width.
     /// </summary>
     private const string MultiplyStep256 = "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {wgc0,wgc1,wgc2,wgc3,wgc4,wgc5,wgc6,wgc7,wgc8,wgc9,wgc10,wgc11,wgc12,wgc13,wgc14,wgc15,wgc16,wgc17,wgc18,wgc19,wgc20,wgc21,wgc22,wgc23,wgc24,wgc25,wgc26,wgc27,wgc28,wgc29,wgc30,wgc31,wgc32,wgc33,wgc34,wgc35,wgc36,wgc37,wgc38,wgc39,wgc40,wgc41,wgc42,wgc43,wgc44,wgc45,wgc46,wgc47,wgc48,wgc49,wgc50,wgc51,wgc52,wgc53,wgc54,wgc55,wgc56,wgc57,wgc58,wgc59,wgc60,wgc61,wgc62,wgc63,wgc64,wgc65,wgc66,wgc67,wgc68,wgc69,wgc70,wgc71,wgc72,wgc73,wgc74,wgc75,wgc76,wgc77,wgc78,wgc79,wgc80,wgc81,wgc82,wgc83,wgc84,wgc85,wgc86,wgc87,wgc88,wgc89,wgc90,wgc91,wgc92,wgc93,wgc94,wgc95,wgc96,wgc97,wgc98,wgc99,wgc100,wgc101,wgc102,wgc103,wgc104,wgc105,wgc106,wgc107,wgc108,wgc109,wgc110,wgc111,wgc112,wgc113,wgc114,wgc115,wgc116,wgc117,wgc118,wgc119,wgc120,wgc121,wgc122,wgc123,wgc124,wgc125,wgc126,wgc127}, %0, %1, wgp, 1, 1, 0, 0;";
 
     private const string MultiplyStep192 = "wgmma.mma_async.sync.aligned.m64n192k16.f32.bf16.bf16 {wgc0,wgc1,wgc2,wgc3,wgc4,wgc5,wgc6,wgc7,wgc8,wgc9,wgc10,wgc11,wgc12,wgc13,wgc14,wgc15,wgc16,wgc17,wgc18,wgc19,wgc20,wgc21,wgc22,wgc23,wgc24,wgc25,wgc26,wgc27,wgc28,wgc29,wgc30,wgc31,wgc32,wgc33,wgc34,wgc35,wgc36,wgc37,wgc38,wgc39,wgc40,wgc41,wgc42,wgc43,wgc44,wgc45,wgc46,wgc47,wgc48,wgc49,wgc50,wgc51,wgc52,wgc53,wgc54,wgc55,wgc56,wgc57,wgc58,wgc59,wgc60,wgc61,wgc62,wgc63,wgc64,wgc65,wgc66,wgc67,wgc68,wgc69,wgc70,wgc71,wgc72,wgc73,wgc74,wgc75,wgc76,wgc77,wgc78,wgc79,wgc80,wgc81,wgc82,wgc83,wgc84,wgc85,wgc86,wgc87,wgc88,wgc89,wgc90,wgc91,wgc92,wgc93,wgc94,wgc95}, %0, %1, wgp, 1, 1, 0, 0;";
+
+    private const string MultiplyStep160 = "wgmma.mma_async.sync.aligned.m64n160k16.f32.bf16.bf16 {wgc0,wgc1,wgc2,wgc3,wgc4,wgc5,wgc6,wgc7,wgc8,wgc9,wgc10,wgc11,wgc12,wgc13,wgc14,wgc15,wgc16,wgc17,wgc18,wgc19,wgc20,wgc21,wgc22,wgc23,wgc24,wgc25,wgc26,wgc27,wgc28,wgc29,wgc30,wgc31,wgc32,wgc33,wgc34,wgc35,wgc36,wgc37,wgc38,wgc39,wgc40,wgc41,wgc42,wgc43,wgc44,wgc45,wgc46,wgc47,wgc48,wgc49,wgc50,wgc51,wgc52,wgc53,wgc54,wgc55,wgc56,wgc57,wgc58,wgc59,wgc60,wgc61,wgc62,wgc63,wgc64,wgc65,wgc66,wgc67,wgc68,wgc69,wgc70,wgc71,wgc72,wgc73,wgc74,wgc75,wgc76,wgc77,wgc78,wgc79}, %0, %1, wgp, 1, 1, 0, 0;";
 
     private const string MultiplyStep128 = "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {wgc0,wgc1,wgc2,wgc3,wgc4,wgc5,wgc6,wgc7,wgc8,wgc9,wgc10,wgc11,wgc12,wgc13,wgc14,wgc15,wgc16,wgc17,wgc18,wgc19,wgc20,wgc21,wgc22,wgc23,wgc24,wgc25,wgc26,wgc27,wgc28,wgc29,wgc30,wgc31,wgc32,wgc33,wgc34,wgc35,wgc36,wgc37,wgc38,wgc39,wgc40,wgc41,wgc42,wgc43,wgc44,wgc45,wgc46,wgc47,wgc48,wgc49,wgc50,wgc51,wgc52,wgc53,wgc54,wgc55,wgc56,wgc57,wgc58,wgc59,wgc60,wgc61,wgc62,wgc63}, %0, %1, wgp, 1, 1, 0, 0;";
 

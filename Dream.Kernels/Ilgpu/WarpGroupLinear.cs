@@ -58,7 +58,7 @@ public sealed partial class WarpGroupLinear : IDisposable
     private const long DescriptorBase = (1L << 62) | (64L << 32) | (1L << 16);
 
     private readonly Kernel _kernel;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int, int, int> _launch;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int, int, int, int> _launch;
     private readonly AcceleratorStream _stream;
     private readonly TensorMapTable _maps;
 
@@ -71,8 +71,8 @@ public sealed partial class WarpGroupLinear : IDisposable
         if (!IsSupported(accelerator) || accelerator is not CudaAccelerator cuda)
             throw new NotSupportedException($"the warp-group linear kernel needs a CUDA device of compute capability 9.0; got '{accelerator.Name}'");
         _kernel = HopperKernelLoader.Load(cuda, KernelMethod);
-        HopperKernelLoader.AllowDynamicSharedMemory(_kernel, WarpGroupTile.All.ToArray().Max(t => t.SharedBytes));
-        _launch = _kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int, int, int>>();
+        HopperKernelLoader.AllowDynamicSharedMemory(_kernel, WarpGroupTile.All.ToArray().Concat(WarpGroupTile.TokenColumnTiles.ToArray()).Max(t => t.SharedBytes));
+        _launch = _kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int, int, int, int>>();
         _stream = accelerator.DefaultStream;
         _maps = new TensorMapTable(accelerator);
     }
@@ -104,7 +104,7 @@ public sealed partial class WarpGroupLinear : IDisposable
             SharedMemoryConfig.RequestDynamic<byte>(tile.SharedBytes));
         long xMap = _maps.AddressOf(xAddress, xRows, inFeatures, tile.Tokens);
         long wMap = _maps.AddressOf(wAddress, wRows, inFeatures, tile.Features);
-        _launch(_stream, config, bias, hasBias, epilogue, yF32, yBf16, xMap, wMap, tokens, inFeatures, outFeatures, stepsPerSplit, tile.Features, tile.Stages);
+        _launch(_stream, config, bias, hasBias, epilogue, yF32, yBf16, xMap, wMap, tokens, inFeatures, outFeatures, stepsPerSplit, tile.Width, tile.Stages, tile.TokenColumns ? 1 : 0);
     }
 
     public void Dispose()
@@ -116,12 +116,13 @@ public sealed partial class WarpGroupLinear : IDisposable
     // ---------------------------------------------------------------------------------------------------------
     // The kernel.
 
-    /// <param name="xMap">Device address of the TMA descriptor of x: bf16 [tokens, In] row-major, boxes [64·warp groups, 64].</param>
-    /// <param name="wMap">Device address of the TMA descriptor of W: bf16 [Out, In] row-major (SwiGlu: gate/up interleaved by 8 rows), boxes [<paramref name="tileFeatures"/>, 64].</param>
-    /// <param name="tileFeatures">N of the tile: 128, 192 or 256 (<see cref="WarpGroupTile"/>).</param>
+    /// <param name="xMap">Device address of the TMA descriptor of x: bf16 [tokens, In] row-major, boxes [tile tokens, 64].</param>
+    /// <param name="wMap">Device address of the TMA descriptor of W: bf16 [Out, In] row-major (SwiGlu: gate/up interleaved by 8 rows), boxes [tile features, 64].</param>
+    /// <param name="width">N of the tile: 128, 160, 192 or 256 (<see cref="WarpGroupTile.MultiplyWidths"/>).</param>
     /// <param name="stages">Stages in the shared-memory ring (<see cref="WarpGroupTile.Stages"/>).</param>
+    /// <param name="tokenColumns">1: a token-column tile — its rows are W's (features), its columns x's (tokens), and the epilogue is SwiGLU's.</param>
     internal static void Kernel(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16,
-        long xMap, long wMap, int tokens, int inFeatures, int outFeatures, int stepsPerSplit, int tileFeatures, int stages)
+        long xMap, long wMap, int tokens, int inFeatures, int outFeatures, int stepsPerSplit, int width, int stages, int tokenColumns)
     {
         var dynamicShared = SharedMemory.GetDynamic<byte>();
         // Keeps the dynamic shared-memory symbol declared (the kernel addresses it only through assembly).
@@ -136,9 +137,14 @@ public sealed partial class WarpGroupLinear : IDisposable
         CudaAsm.Emit(ZeroAccumulators);
 
         int thread = Group.IdxX, lane = thread & 31, warp = thread >> 5, warpGroup = warp >> 2;
-        int tileTokens = WarpGroupTokens * (Group.DimX >> 7);
-        int xTileBytes = tileTokens * TileIn * 2, stageBytes = xTileBytes + tileFeatures * TileIn * 2;
-        int t0 = Grid.IdxX * tileTokens, o0 = Grid.IdxY * tileFeatures;
+        // Operand A holds the tile's rows (64 per warp group), B its columns; token blocks run fastest either way
+        // (Grid.IdxX), so the groups that share a weight tile run together.
+        int tileRows = WarpGroupTokens * (Group.DimX >> 7);
+        int aTileBytes = tileRows * TileIn * 2, stageBytes = aTileBytes + width * TileIn * 2;
+        bool columns = tokenColumns != 0;
+        int t0 = Grid.IdxX * (columns ? width : tileRows), o0 = Grid.IdxY * (columns ? tileRows : width);
+        long aMap = columns ? wMap : xMap, bMap = columns ? xMap : wMap;
+        int a0 = columns ? o0 : t0, b0 = columns ? t0 : o0;
         uint shared = (Ptx.DynamicSharedBase() + 1023u) & ~1023u;
         // One mbarrier per stage, after the stages: "the tiles of this stage have landed" (TMA completes it).
         uint barriers = shared + (uint)(stages * stageBytes);
@@ -148,22 +154,53 @@ public sealed partial class WarpGroupLinear : IDisposable
             for (int s = 0; s < stages; s++) CudaAsm.Emit("mbarrier.init.shared::cta.b64 [%0], 1;", barriers + (uint)(8 * s));
             CudaAsm.Emit("fence.mbarrier_init.release.cluster;");
             for (int s = 0; s < stages - 2 && s < steps; s++)
-                LoadStage(shared + (uint)(s * stageBytes), xTileBytes, stageBytes, barriers + (uint)(8 * s), xMap, wMap, (firstStep + s) * TileIn, t0, o0);
+                LoadStage(shared + (uint)(s * stageBytes), aTileBytes, stageBytes, barriers + (uint)(8 * s), aMap, bMap, (firstStep + s) * TileIn, a0, b0);
         }
         Group.Barrier();
 
-        // The three tile widths run their own copy of the main loop (the wgmma shape is part of the instruction).
+        // Each tile width runs its own copy of the main loop (the wgmma shape is part of the instruction).
         uint a = shared + (uint)(warpGroup * WarpGroupTokens * TileIn * 2);
-        if (tileFeatures == 256) MainLoop(256, stages, steps, firstStep, thread, shared, a, barriers, xTileBytes, stageBytes, xMap, wMap, t0, o0);
-        else if (tileFeatures == 192) MainLoop(192, stages, steps, firstStep, thread, shared, a, barriers, xTileBytes, stageBytes, xMap, wMap, t0, o0);
-        else MainLoop(128, stages, steps, firstStep, thread, shared, a, barriers, xTileBytes, stageBytes, xMap, wMap, t0, o0);
+        if (width == 256) MainLoop(256, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
+        else if (width == 192) MainLoop(192, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
+        else if (width == 160) MainLoop(160, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
+        else MainLoop(128, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
         CudaAsm.Emit("wgmma.wait_group.sync.aligned 0;");
+
+        var d0 = new Output<float>(); var d1 = new Output<float>(); var d2 = new Output<float>(); var d3 = new Output<float>();
+        var e0 = new Output<float>(); var e1 = new Output<float>(); var e2 = new Output<float>(); var e3 = new Output<float>();
+        if (columns)
+        {
+            // Register block p holds, for W rows g (a gate row) and g + 8 (its up row) of the warp's 16, tokens
+            // 16p + 2t, +1 and 16p + 8 + 2t, +1: the four outputs TensorCoreLinear.StoreColumnSwiGlu takes. The only
+            // token-column tiles are 160 wide (WarpGroupTile.TokenColumnTiles): ten blocks.
+            int gateRow = o0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), token = t0 + 2 * (lane & 3);
+            CudaAsm.EmitRef(Read0, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+            CudaAsm.EmitRef(Read1, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+            CudaAsm.EmitRef(Read2, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+            CudaAsm.EmitRef(Read3, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+            CudaAsm.EmitRef(Read4, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 64, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+            CudaAsm.EmitRef(Read5, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 80, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+            CudaAsm.EmitRef(Read6, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 96, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+            CudaAsm.EmitRef(Read7, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 112, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+            CudaAsm.EmitRef(Read8, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 128, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+            CudaAsm.EmitRef(Read9, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 144, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+            return;
+        }
+
 
         // Register block p (wgc8p..8p+7) holds columns 16p + 2t, +1 (then 8 further on) of rows g and g + 8 of the
         // warp's 16-row slice: the (d, e) pair TensorCoreLinear.StorePair takes.
         int rowA = t0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), feature = o0 + 2 * (lane & 3);
-        var d0 = new Output<float>(); var d1 = new Output<float>(); var d2 = new Output<float>(); var d3 = new Output<float>();
-        var e0 = new Output<float>(); var e1 = new Output<float>(); var e2 = new Output<float>(); var e3 = new Output<float>();
         CudaAsm.EmitRef(Read0, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read1, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
@@ -180,7 +217,7 @@ public sealed partial class WarpGroupLinear : IDisposable
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 96, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read7, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 112, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        if (tileFeatures == 128) return;
+        if (width == 128) return;
         CudaAsm.EmitRef(Read8, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 128, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read9, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
@@ -189,7 +226,7 @@ public sealed partial class WarpGroupLinear : IDisposable
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 160, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read11, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 176, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        if (tileFeatures == 192) return;
+        if (width == 192) return;
         CudaAsm.EmitRef(Read12, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 192, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read13, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
@@ -203,14 +240,15 @@ public sealed partial class WarpGroupLinear : IDisposable
     /// <summary>
     /// Thread 0 starts one stage: announces the bytes the stage's barrier will receive (both whole boxes — rows past
     /// the end of x or W arrive as zeros and count too), then two TMA copies of [rows, 64] boxes at column
-    /// <paramref name="column"/> of In: the x tile (rows t0..) and the W tile (rows o0..), written in the 128-byte swizzle
-    /// the descriptors were encoded with, which is the layout the wgmma descriptors name.
+    /// <paramref name="column"/> of In: the A tile (rows a0.. of its matrix: x, or W for a token-column tile) and the
+    /// B tile (rows b0.. of the other), written in the 128-byte swizzle the descriptors were encoded with, which is
+    /// the layout the wgmma descriptors name.
     /// </summary>
-    private static void LoadStage(uint stage, int xTileBytes, int stageBytes, uint barrier, long xMap, long wMap, int column, int t0, int o0)
+    private static void LoadStage(uint stage, int aTileBytes, int stageBytes, uint barrier, long aMap, long bMap, int column, int a0, int b0)
     {
         CudaAsm.Emit("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;", barrier, stageBytes);
-        CudaAsm.Emit(LoadTile, stage, xMap, column, t0, barrier);
-        CudaAsm.Emit(LoadTile, stage + (uint)xTileBytes, wMap, column, o0, barrier);
+        CudaAsm.Emit(LoadTile, stage, aMap, column, a0, barrier);
+        CudaAsm.Emit(LoadTile, stage + (uint)aTileBytes, bMap, column, b0, barrier);
     }
 
     /// <summary>
@@ -219,7 +257,7 @@ public sealed partial class WarpGroupLinear : IDisposable
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MainLoop(int n, int stages, int steps, int firstStep, int thread, uint shared, uint a, uint barriers,
-        int xTileBytes, int stageBytes, long xMap, long wMap, int t0, int o0)
+        int aTileBytes, int stageBytes, long aMap, long bMap, int a0, int b0)
     {
         // Ring positions kept as counters (no division per step): the slot read this step and its mbarrier phase
         // parity (it flips each time the ring wraps), and the slot refilled this step.
@@ -231,13 +269,13 @@ public sealed partial class WarpGroupLinear : IDisposable
             Group.Barrier();
             int next = step + stages - 2;
             if (thread == 0 && next < steps)
-                LoadStage(shared + (uint)(refill * stageBytes), xTileBytes, stageBytes, barriers + (uint)(8 * refill), xMap, wMap, (firstStep + next) * TileIn, t0, o0);
+                LoadStage(shared + (uint)(refill * stageBytes), aTileBytes, stageBytes, barriers + (uint)(8 * refill), aMap, bMap, (firstStep + next) * TileIn, a0, b0);
             refill = refill + 1 == stages ? 0 : refill + 1;
 
             CudaAsm.Emit(WaitForStage, barriers + (uint)(8 * slot), parity);
 
             uint stage = (uint)(slot * stageBytes);
-            long da = Descriptor(a + stage), db = Descriptor(shared + stage + (uint)xTileBytes);
+            long da = Descriptor(a + stage), db = Descriptor(shared + stage + (uint)aTileBytes);
             CudaAsm.Emit("wgmma.fence.sync.aligned;");
             // k = 0, 16, 32, 48: +32 bytes each inside the swizzle atom (the descriptors count 16-byte units).
             MultiplyStep(n, da, db);
@@ -256,6 +294,7 @@ public sealed partial class WarpGroupLinear : IDisposable
     {
         if (n == 256) CudaAsm.Emit(MultiplyStep256, a, b);
         else if (n == 192) CudaAsm.Emit(MultiplyStep192, a, b);
+        else if (n == 160) CudaAsm.Emit(MultiplyStep160, a, b);
         else CudaAsm.Emit(MultiplyStep128, a, b);
     }
 

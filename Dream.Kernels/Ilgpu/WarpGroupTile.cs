@@ -2,36 +2,52 @@ namespace Dream.Kernels.Ilgpu;
 
 /// <summary>
 /// The block of y one thread group of <see cref="WarpGroupLinear"/> computes: <see cref="WarpGroups"/> consumer warp
-/// groups of 64 tokens each (2 or 3: 128 or 192 tokens) × <see cref="Features"/> output features (128, 192 or 256:
-/// the N of the `wgmma.m64nNk16` each warp group issues). Its shared-memory ring holds as many stages (x tile + W tile,
-/// 64 wide along In) as fit in a multiprocessor's 227 KB: narrower tiles get deeper rings, so their copies start
-/// further ahead (<see cref="Stages"/> − 2 steps).
+/// groups of 64 rows each (2 or 3) × <see cref="Width"/> columns (the N of the `wgmma.m64nNk16` each warp group
+/// issues). Normally the rows are tokens and the columns output features: 128 or 192 tokens × 128, 192 or 256
+/// features. With <see cref="TokenColumns"/> the roles swap — 64 output features per warp group (rows of W) × N
+/// tokens — so a token count that is not a multiple of 64·G still fills its tiles: 320 tokens, the loop's canvas,
+/// are two columns of 160 where tiles of 128 or 192 token rows pad them to 384 (the product does a sixth less
+/// work per wave). Token-column tiles run only the SwiGLU epilogue, whose gate and up rows sit 8 apart — the two
+/// rows a thread's accumulators hold — and no split-K.
+/// Its shared-memory ring holds as many stages (both operand tiles, 64 wide along In) as fit in a multiprocessor's
+/// 227 KB: narrower tiles get deeper rings, so their copies start further ahead (<see cref="Stages"/> − 2 steps).
 /// </summary>
-public readonly record struct WarpGroupTile(int WarpGroups, int Features)
+public readonly record struct WarpGroupTile(int WarpGroups, int Width, bool TokenColumns = false)
 {
     /// <summary>Warp groups per thread group.</summary>
     public const int MinWarpGroups = 2, MaxWarpGroups = 3;
     /// <summary>Dynamic shared memory one group may have on an H100/H200 (227 KB).</summary>
     public const int MaxSharedBytes = 227 * 1024;
 
-    private static readonly int[] Widths = [128, 192, 256];
+    /// <summary>The N of every wgmma shape the kernel carries, and those the token-row tiles use.</summary>
+    private static readonly int[] Multiplies = [128, 160, 192, 256], RowTileWidths = [128, 192, 256];
 
-    // An array, not only the interface: TensorCoreLinear.ChooseTile walks it for every product of every denoising
+    // Arrays, not only the interface: TensorCoreLinear.ChooseTile walks them for every product of every denoising
     // step, and a foreach over an IReadOnlyList allocates its enumerator.
     private static readonly WarpGroupTile[] Tiles =
-        [.. from g in new[] { MaxWarpGroups, MinWarpGroups } from n in Widths.Reverse() select new WarpGroupTile(g, n)];
+        [.. from g in new[] { MaxWarpGroups, MinWarpGroups } from n in RowTileWidths.Reverse() select new WarpGroupTile(g, n)];
+    private static readonly WarpGroupTile[] ColumnTiles = [new(MaxWarpGroups, 160, TokenColumns: true)];
 
-    /// <summary>The N of the three wgmma shapes the kernel carries.</summary>
-    public static ReadOnlySpan<int> FeatureWidths => Widths;
+    /// <summary>The N of the wgmma shapes the kernel carries (one main loop each).</summary>
+    public static ReadOnlySpan<int> MultiplyWidths => Multiplies;
 
-    /// <summary>The tiles the kernel takes, largest first.</summary>
+    /// <summary>The token-row tiles the kernel takes, largest first.</summary>
     public static ReadOnlySpan<WarpGroupTile> All => Tiles;
 
-    /// <summary>Tokens per group (rows of y).</summary>
-    public int Tokens => WarpGroupLinear.WarpGroupTokens * WarpGroups;
+    /// <summary>The token-column tiles (SwiGLU only).</summary>
+    public static ReadOnlySpan<WarpGroupTile> TokenColumnTiles => ColumnTiles;
 
-    /// <summary>Bytes of one stage: the x tile [Tokens, 64] and the W tile [Features, 64], bf16, one 128-byte row each.</summary>
-    public int StageBytes => (Tokens + Features) * WarpGroupLinear.TileIn * 2;
+    /// <summary>Rows of the tile: 64 per warp group.</summary>
+    public int Rows => WarpGroupLinear.WarpGroupTokens * WarpGroups;
+
+    /// <summary>Tokens per group (rows of y).</summary>
+    public int Tokens => TokenColumns ? Width : Rows;
+
+    /// <summary>Output features per group (for SwiGLU: interleaved gate and up rows of W).</summary>
+    public int Features => TokenColumns ? Rows : Width;
+
+    /// <summary>Bytes of one stage: the row operand [Rows, 64] and the column operand [Width, 64], bf16, one 128-byte row each.</summary>
+    public int StageBytes => (Rows + Width) * WarpGroupLinear.TileIn * 2;
 
     /// <summary>Stages in the ring: as many as fit, with an 8-byte mbarrier each and 1 KB to align the ring.</summary>
     public int Stages => (MaxSharedBytes - 1024) / (StageBytes + 8);
@@ -46,10 +62,12 @@ public readonly record struct WarpGroupTile(int WarpGroups, int Features)
     /// <summary>Throws unless the kernel carries this tile.</summary>
     public void Validate()
     {
-        if (WarpGroups < MinWarpGroups || WarpGroups > MaxWarpGroups || Array.IndexOf(Widths, Features) < 0)
+        bool known = TokenColumns ? Array.IndexOf(ColumnTiles, this) >= 0
+            : WarpGroups >= MinWarpGroups && WarpGroups <= MaxWarpGroups && Array.IndexOf(RowTileWidths, Width) >= 0;
+        if (!known)
             throw new ArgumentOutOfRangeException(nameof(WarpGroupTile), this,
-                $"the warp-group kernel runs {MinWarpGroups} or {MaxWarpGroups} warp groups × {string.Join(", ", Widths)} features");
+                $"the warp-group kernel runs {MinWarpGroups} or {MaxWarpGroups} warp groups × {string.Join(", ", RowTileWidths)} features, or {string.Join(", ", ColumnTiles)}");
     }
 
-    public override string ToString() => $"{Tokens}×{Features}";
+    public override string ToString() => TokenColumns ? $"{Tokens}×{Features} (tokens across)" : $"{Tokens}×{Features}";
 }

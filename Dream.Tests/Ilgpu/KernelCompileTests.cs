@@ -138,9 +138,9 @@ public class KernelCompileTests
         string ptx = WrittenOut("WarpGroupLinear.Kernel", HopperKernelLoader.Retarget(Ptx("Ilgpu.WarpGroupLinear.Kernel")));
         Assert.Contains(".target sm_90a", ptx);
         Assert.DoesNotContain(".target sm_80", ptx);
-        foreach (int n in WarpGroupTile.FeatureWidths.ToArray())
+        foreach (int n in WarpGroupTile.MultiplyWidths.ToArray())
             Assert.Equal(4, CountOf(ptx, $"wgmma.mma_async.sync.aligned.m64n{n}k16.f32.bf16.bf16"));
-        int loops = WarpGroupTile.FeatureWidths.Length;
+        int loops = WarpGroupTile.MultiplyWidths.Length;
         Assert.Equal(1, CountOf(ptx, ".reg .f32 wgc<128>;"));
         Assert.Equal(2 + 2 * loops, CountOf(ptx, "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"));
         Assert.Equal(loops, CountOf(ptx, "mbarrier.try_wait.parity.shared::cta.b64"));

@@ -31,21 +31,23 @@ public class TensorCoreLinearTests
     /// Where the device has the wgmma kernel, a third of the cases run the mma.sync kernel (In a multiple of 32,
     /// blocks of 128 × 128, 1–5 steps) and two thirds the wgmma kernel with one of its tiles (In a multiple of 64,
     /// 1–18 steps: fewer steps than any ring's stages, and enough for every ring to wrap twice, so each stage's
-    /// mbarrier is waited on with both parities; blocks of 128 or 192 tokens × 128, 192 or 256 features).
+    /// mbarrier is waited on with both parities; blocks of 128 or 192 tokens × 128, 192 or 256 features, and the
+    /// token-column tile — 160 tokens × 192 features, SwiGLU only, no split).
     /// Elsewhere every case runs mma.sync (or its portable fallback).
     /// </summary>
     private static Arbitrary<Case> Cases(bool hasWarpGroup) =>
         (from kernel in hasWarpGroup ? Gen.Elements([TensorCoreKernel.MmaSync, TensorCoreKernel.MmaSync, TensorCoreKernel.MmaSync,
-                 .. WarpGroupTile.All.ToArray().Select(TensorCoreKernel.Wgmma)])
+                 .. WarpGroupTile.All.ToArray().Select(TensorCoreKernel.Wgmma), .. WarpGroupTile.TokenColumnTiles.ToArray().Select(TensorCoreKernel.Wgmma)])
              : Gen.Constant(TensorCoreKernel.MmaSync)
          let tile = kernel.Tile
          from tokens in Around(tile?.Tokens ?? TensorCoreLinear.TileTokens) from steps in Gen.Choose(1, tile is null ? 5 : 18)
-         from epilogue in Gen.Elements(LinearEpilogue.Store, LinearEpilogue.AddInto, LinearEpilogue.SwiGlu)
+         from epilogue in tile is { TokenColumns: true } ? Gen.Constant(LinearEpilogue.SwiGlu)
+             : Gen.Elements(LinearEpilogue.Store, LinearEpilogue.AddInto, LinearEpilogue.SwiGlu)
          from outF in epilogue == LinearEpilogue.SwiGlu ? Gen.Choose(1, (tile?.Features ?? TensorCoreLinear.TileFeatures) / 8 + 4).Select(b => 16 * b)
              : Around(tile?.Features ?? TensorCoreLinear.TileFeatures)
          from bias in Gen.Elements(false, true) from splits in Gen.Elements(1, 1, 2, 3) from seed in Seed
          select new Case(tokens, (tile is null ? TensorCoreLinear.TileIn : WarpGroupLinear.TileIn) * steps, outF, epilogue,
-             bias && epilogue == LinearEpilogue.Store, Math.Min(splits, steps), kernel, seed)).ToArbitrary();
+             bias && epilogue == LinearEpilogue.Store, tile is { TokenColumns: true } ? 1 : Math.Min(splits, steps), kernel, seed)).ToArbitrary();
 
     private static double GammaTruncating(int n) => n * 2 * U / (1 - n * 2 * U);
 
@@ -128,13 +130,14 @@ public class TensorCoreLinearTests
     /// <summary>
     /// The Hopper kernel's tile and split choice on a 132-multiprocessor H100/H200 at Dream 7B's products: what the
     /// model picks, which is the measured fastest of the six tiles, or within 3% of it, in the fifth session's table
-    /// on an H200 (docs/benchmarks.md) — the narrow tiles where a product is small (no split, no reduce), 192 × 192
-    /// for gate+up at 320 tokens (396 groups: exactly three waves), 128 × 256 for the large products at 2048.
+    /// on an H200 (docs/benchmarks.md) — the narrow tiles where a product is small (no split, no reduce), 128 × 256
+    /// for the large products at 2048 — and for gate+up at 320 tokens the token-column tile: two columns of 160 tokens
+    /// × 198 blocks of 192 features, three full waves with no padded token (sixth session).
     /// </summary>
     [Theory]
     [InlineData(320, 3584, 4608, LinearEpilogue.Store, 2, 128, 1)]
     [InlineData(320, 3584, 3584, LinearEpilogue.AddInto, 2, 128, 1)]
-    [InlineData(320, 3584, 37888, LinearEpilogue.SwiGlu, 3, 192, 1)]
+    [InlineData(320, 3584, 37888, LinearEpilogue.SwiGlu, 3, 160, 1, true)]
     [InlineData(320, 18944, 3584, LinearEpilogue.AddInto, 2, 256, 3)]
     [InlineData(256, 3584, 152064, LinearEpilogue.Store, 2, 256, 1)]
     [InlineData(512, 3584, 4608, LinearEpilogue.Store, 3, 128, 1)]
@@ -145,10 +148,11 @@ public class TensorCoreLinearTests
     [InlineData(2048, 3584, 3584, LinearEpilogue.AddInto, 2, 256, 1)]
     [InlineData(2048, 3584, 37888, LinearEpilogue.SwiGlu, 2, 256, 1)]
     [InlineData(2048, 18944, 3584, LinearEpilogue.AddInto, 2, 256, 1)]
-    public void WarpGroupTileIsTheModelsFastest(int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue, int warpGroups, int features, int split)
+    public void WarpGroupTileIsTheModelsFastest(int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue, int warpGroups, int width, int split,
+        bool tokenColumns = false)
     {
         var (tile, chosenSplit) = TensorCoreLinear.ChooseTile(tokens, inFeatures, outFeatures, epilogue, 132);
-        Assert.Equal(new WarpGroupTile(warpGroups, features), tile);
+        Assert.Equal(new WarpGroupTile(warpGroups, width, tokenColumns), tile);
         Assert.Equal(split, chosenSplit);
     }
 
@@ -185,9 +189,10 @@ public class TensorCoreLinearTests
     [InlineData(3, 192, 4)]
     [InlineData(2, 128, 7)]
     [InlineData(3, 128, 5)]
-    public void WarpGroupRingsFillSharedMemory(int warpGroups, int features, int stages)
+    [InlineData(3, 160, 5, true)]
+    public void WarpGroupRingsFillSharedMemory(int warpGroups, int width, int stages, bool tokenColumns = false)
     {
-        var tile = new WarpGroupTile(warpGroups, features);
+        var tile = new WarpGroupTile(warpGroups, width, tokenColumns);
         Assert.Equal(stages, tile.Stages);
         Assert.InRange(tile.SharedBytes, 1, WarpGroupTile.MaxSharedBytes);
         Assert.True(tile.SharedBytes + tile.StageBytes + 8 > WarpGroupTile.MaxSharedBytes, "one more stage would still fit");
