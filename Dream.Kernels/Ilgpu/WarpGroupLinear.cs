@@ -22,7 +22,10 @@ namespace Dream.Kernels.Ilgpu;
 ///
 /// Work decomposition: a group of 128·G threads owns a <see cref="WarpGroupTile"/> of y, 64G tokens × N features
 /// (G = 2 or 3 warp groups, N = 128, 192 or 256, chosen per product by <see cref="TensorCoreLinear"/>); warp group h
-/// owns tokens 64h..64h+63 of it, N/2 f32 accumulators per thread. In is walked in steps of 64 (one 128-byte row per
+/// owns tokens 64h..64h+63 of it, N/2 f32 accumulators per thread. A token-column tile swaps the operands — 64G rows
+/// of W × N = 160 tokens, for the SwiGLU product only — so that 320 tokens are two whole columns instead of tiles of
+/// 128 or 192 token rows padded to 384 (<see cref="WarpGroupTile.TokenColumns"/>); below, "x tile" and "W tile" read
+/// "A tile" (the rows) and "B tile" (the columns). In is walked in steps of 64 (one 128-byte row per
 /// operand row) through a ring of S stages in dynamic shared memory (as many as fit in 227 KB: 4 for the 256-wide
 /// tiles and 192 × 192, 5 for 128 × 192 and 192 × 128, 7 for 128 × 128; allowed through <see cref="HopperKernelLoader.AllowDynamicSharedMemory"/>;
 /// one group per multiprocessor). Each stage holds the x tile [64G, 64] and the W tile [N, 64] in the 128-byte swizzle
