@@ -66,8 +66,8 @@ public sealed class IlgpuKernels : IDisposable
     internal readonly Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int> TensorCoreLinear;
     internal readonly Action<Index1D, ArrayView<float>, int, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, int, int, int> TensorCoreLinearReduce;
     internal readonly Action<KernelConfig, ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>> TokenSampler;
-    internal readonly Action<KernelConfig, ArrayView<float>, SamplingSettings, TokenSampler.ChunkPartials> TokenSamplerChunkLargest, TokenSamplerChunkMass, TokenSamplerChunkEntropy;
-    internal readonly Action<KernelConfig, ArrayView<float>, SamplingSettings, TokenSampler.ChunkPartials, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>> TokenSamplerChunkFinish;
+    internal readonly Action<KernelConfig, ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<uint>, ArrayView<int>, TokenSampler.ChunkShape> TokenSamplerChunkLargest, TokenSamplerChunkMass, TokenSamplerChunkEntropy;
+    internal readonly Action<KernelConfig, ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<uint>, ArrayView<int>, TokenSampler.ChunkShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>> TokenSamplerChunkFinish;
     internal readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>> PositionSelector;
 
     /// <param name="accelerator">The device the kernels are compiled for.</param>
@@ -102,10 +102,10 @@ public sealed class IlgpuKernels : IDisposable
         TensorCoreLinear = accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int>(Ilgpu.TensorCoreLinear.Kernel);
         TensorCoreLinearReduce = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, int, int, int>(Ilgpu.TensorCoreLinear.KernelReduce);
         TokenSampler = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(Ilgpu.TokenSampler.Kernel);
-        TokenSamplerChunkLargest = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, TokenSampler.ChunkPartials>(Ilgpu.TokenSampler.KernelChunkLargest);
-        TokenSamplerChunkMass = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, TokenSampler.ChunkPartials>(Ilgpu.TokenSampler.KernelChunkMass);
-        TokenSamplerChunkEntropy = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, TokenSampler.ChunkPartials>(Ilgpu.TokenSampler.KernelChunkEntropy);
-        TokenSamplerChunkFinish = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, TokenSampler.ChunkPartials, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(Ilgpu.TokenSampler.KernelChunkFinish);
+        TokenSamplerChunkLargest = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<uint>, ArrayView<int>, TokenSampler.ChunkShape>(Ilgpu.TokenSampler.KernelChunkLargest);
+        TokenSamplerChunkMass = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<uint>, ArrayView<int>, TokenSampler.ChunkShape>(Ilgpu.TokenSampler.KernelChunkMass);
+        TokenSamplerChunkEntropy = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<uint>, ArrayView<int>, TokenSampler.ChunkShape>(Ilgpu.TokenSampler.KernelChunkEntropy);
+        TokenSamplerChunkFinish = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<uint>, ArrayView<int>, TokenSampler.ChunkShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(Ilgpu.TokenSampler.KernelChunkFinish);
         PositionSelector = accelerator.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>>(Ilgpu.PositionSelector.Kernel);
         if (warpGroupMma && Ilgpu.WarpGroupLinear.IsSupported(accelerator)) WarpGroupLinear = new WarpGroupLinear(accelerator);
     }

@@ -9,7 +9,7 @@ namespace Dream.Kernels.Ilgpu;
 /// kilobytes of loads in flight, so late in a denoising loop, with a few dozen masked rows, the sampler ran 0.55 ms
 /// per step on an H200 while all but a few dozen multiprocessors idled (Nsight Compute, one step of the 7B loop:
 /// 26 rows, 553 µs; lm_head before it 298 µs). Here R·C groups share the work; the row-wide quantities pass between
-/// the passes as C partials per row in a <see cref="ChunkPartials"/> workspace:
+/// the passes as C partials per row in a <see cref="Partials"/> workspace:
 ///   1. <see cref="KernelChunkLargest"/>: each chunk's largest key and its first index;
 ///   2. <see cref="KernelChunkMass"/>: every group of a row combines the row's C partials into the same (max, top) — a
 ///      largest key with its lowest index is exact in any order — then sums its chunk's rest = Σ_{j ≠ top} e_j, its
@@ -62,41 +62,52 @@ public static partial class TokenSampler
         var (count, length) = Split(settings.Vocab, chunks);
         if (count > kernels.ReductionGroupSize)
             throw new ArgumentOutOfRangeException(nameof(chunks), chunks, $"at most {kernels.ReductionGroupSize} chunks per row (one per thread of the finishing group)");
-        var views = partials.For(rows, count, length);
+        if (rows > partials.Rows) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"the sampler's workspace holds {partials.Rows} rows");
+        var shape = new ChunkShape { Chunks = count, Length = length, Stride = partials.Stride };
         var grid = new KernelConfig(new Index2D(count, rows), new Index2D(kernels.ReductionGroupSize, 1));
-        kernels.TokenSamplerChunkLargest(grid, logits, settings, views);
-        kernels.TokenSamplerChunkMass(grid, logits, settings, views);
-        if (settings.Measure == ConfidenceMeasure.Entropy) kernels.TokenSamplerChunkEntropy(grid, logits, settings, views);
-        kernels.TokenSamplerChunkFinish(new KernelConfig(rows, kernels.ReductionGroupSize), logits, settings, views, uniforms, tokens, confidence, deficit);
+        kernels.TokenSamplerChunkLargest(grid, logits, settings, partials.Floats, partials.Keys, partials.Indices, shape);
+        kernels.TokenSamplerChunkMass(grid, logits, settings, partials.Floats, partials.Keys, partials.Indices, shape);
+        if (settings.Measure == ConfidenceMeasure.Entropy)
+            kernels.TokenSamplerChunkEntropy(grid, logits, settings, partials.Floats, partials.Keys, partials.Indices, shape);
+        kernels.TokenSamplerChunkFinish(new KernelConfig(rows, kernels.ReductionGroupSize), logits, settings, partials.Floats, partials.Keys, partials.Indices, shape,
+            uniforms, tokens, confidence, deficit);
     }
 
     /// <summary>
-    /// The partials of the chunked passes, [R, C] row-major each (C = <see cref="Chunks"/>), for up to
-    /// <see cref="Partials.Rows"/> rows × the group size: allocated once by the <see cref="DeviceSampler"/> and
-    /// reused every step.
+    /// The partials of the chunked passes for up to <see cref="Rows"/> rows × the group size G of chunks, allocated
+    /// once by the <see cref="DeviceSampler"/> and reused every step: three flat buffers of a few [R, C] arrays each
+    /// (row-major, C the call's chunk count, each array starting at a multiple of <see cref="Stride"/> = Rows·G):
+    ///   Floats  — rest (pass 2: Σ e over the chunk but the row's top token), draw mass (pass 2, temperature &gt; 0:
+    ///             Σ e &gt; 0), entropy (pass 3: Σ p·log(p + 1e-10));
+    ///   Keys    — the largest key (pass 1), the two largest keys with multiplicity (pass 2; 0: none);
+    ///   Indices — the largest key's first index (pass 1; int.MaxValue: none), the last token of positive weight
+    ///             (pass 2, temperature &gt; 0; −1: none).
     /// </summary>
     public sealed class Partials : IDisposable
     {
         private readonly DeviceBuffers _buffers;
-        private readonly ChunkPartials _all;
 
         /// <summary>Rows the workspace holds.</summary>
         public int Rows { get; }
+
+        /// <summary>Elements between the arrays of one buffer: Rows · G.</summary>
+        public int Stride { get; }
+
+        internal ArrayView<float> Floats { get; }   // [3, Stride]
+        internal ArrayView<uint> Keys { get; }      // [3, Stride]
+        internal ArrayView<int> Indices { get; }    // [2, Stride]
 
         public Partials(IlgpuKernels kernels, int rows)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
             Rows = rows;
+            Stride = checked(rows * kernels.ReductionGroupSize);
             _buffers = new DeviceBuffers(kernels.Accelerator);
-            long n = (long)rows * kernels.ReductionGroupSize;
             try
             {
-                _all = new ChunkPartials
-                {
-                    LargestKey = _buffers.Allocate<uint>(n), LargestIndex = _buffers.Allocate<int>(n),
-                    Rest = _buffers.Allocate<float>(n), First = _buffers.Allocate<uint>(n), Second = _buffers.Allocate<uint>(n),
-                    Draw = _buffers.Allocate<float>(n), LastPositive = _buffers.Allocate<int>(n), Entropy = _buffers.Allocate<float>(n),
-                };
+                Floats = _buffers.Allocate<float>(3L * Stride);
+                Keys = _buffers.Allocate<uint>(3L * Stride);
+                Indices = _buffers.Allocate<int>(2L * Stride);
             }
             catch
             {
@@ -105,27 +116,19 @@ public static partial class TokenSampler
             }
         }
 
-        internal ChunkPartials For(int rows, int chunks, int length)
-        {
-            if (rows > Rows) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"the sampler's workspace holds {Rows} rows");
-            return _all with { Chunks = chunks, Length = length };
-        }
-
         public void Dispose() => _buffers.Dispose();
     }
 
-    /// <summary>The kernels' view of <see cref="Partials"/>: [R, Chunks] each; chunk c of a row covers logits c·Length .. (c + 1)·Length − 1.</summary>
-    public struct ChunkPartials
+    /// <summary>The call's chunking: chunk c of a row covers logits c·Length .. (c + 1)·Length − 1; partial (row, c) sits at row·Chunks + c of each array.</summary>
+    public struct ChunkShape
     {
-        public int Chunks, Length;
-        public ArrayView<uint> LargestKey;    // pass 1: the chunk's largest key
-        public ArrayView<int> LargestIndex;   // pass 1: its first index (int.MaxValue: none)
-        public ArrayView<float> Rest;         // pass 2: Σ e over the chunk but the row's top token
-        public ArrayView<uint> First, Second; // pass 2: the chunk's two largest keys, with multiplicity (0: none)
-        public ArrayView<float> Draw;         // pass 2, temperature > 0: Σ e > 0 over the chunk
-        public ArrayView<int> LastPositive;   // pass 2, temperature > 0: the chunk's last token of positive weight (−1: none)
-        public ArrayView<float> Entropy;      // pass 3: Σ p·log(p + 1e-10) over the chunk
+        public int Chunks, Length, Stride;
     }
+
+    // Where each partial array starts in its flat buffer (in units of Stride).
+    private const int RestArray = 0, DrawArray = 1, EntropyArray = 2;          // Floats
+    private const int LargestKeyArray = 0, FirstArray = 1, SecondArray = 2;    // Keys
+    private const int LargestIndexArray = 0, LastPositiveArray = 1;           // Indices
 
     /// <summary>No filter: the thresholds <see cref="TokenFilter.Find"/> returns for top_p ≥ 1 and no top-k.</summary>
     private static FilterThresholds KeepAll => new() { TopPKey = 0u, TopPLastId = int.MaxValue, TopKKey = 0u };
@@ -134,7 +137,8 @@ public static partial class TokenSampler
     // The kernels: grid (chunk, row) for the three passes, one group per row to finish.
 
     /// <summary>Pass 1: the chunk's largest key and its first index.</summary>
-    internal static void KernelChunkLargest(ArrayView<float> logits, SamplingSettings settings, ChunkPartials partials)
+    internal static void KernelChunkLargest(ArrayView<float> logits, SamplingSettings settings, ArrayView<float> floatPartials, ArrayView<uint> keyPartials,
+        ArrayView<int> indexPartials, ChunkShape partials)
     {
         int tid = Group.IdxX, chunk = Grid.IdxX, row = Grid.IdxY;
         var keys = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);   // [G]
@@ -153,19 +157,20 @@ public static partial class TokenSampler
         best = ReduceLargest(keys, ints, best);
         if (tid != 0) return;
         int at0 = row * partials.Chunks + chunk;
-        partials.LargestKey[at0] = best.Key;
-        partials.LargestIndex[at0] = best.Index;
+        keyPartials[LargestKeyArray * partials.Stride + at0] = best.Key;
+        indexPartials[LargestIndexArray * partials.Stride + at0] = best.Index;
     }
 
     /// <summary>Pass 2: the row's (max, top) from pass 1, then the chunk's rest, two largest keys and draw mass.</summary>
-    internal static void KernelChunkMass(ArrayView<float> logits, SamplingSettings settings, ChunkPartials partials)
+    internal static void KernelChunkMass(ArrayView<float> logits, SamplingSettings settings, ArrayView<float> floatPartials, ArrayView<uint> keyPartials,
+        ArrayView<int> indexPartials, ChunkShape partials)
     {
         int tid = Group.IdxX, chunk = Grid.IdxX, row = Grid.IdxY;
         var keys = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);   // [G]
         var ints = SharedMemory.Allocate<int>(IlgpuKernels.MaxGroupSize);    // [G]
         var floats = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize); // [G]
         var keys2 = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);  // [G]
-        var top = RowLargest(partials, row, keys, ints);
+        var top = RowLargest(keyPartials, indexPartials, partials, row, keys, ints);
         float max = TokenFilter.Value(top.Key), temperature = settings.Temperature;
         var (rowBase, start, quads, end) = ChunkRange(settings.Vocab, partials, chunk, row);
 
@@ -197,24 +202,29 @@ public static partial class TokenSampler
             last = GroupReduce.Max(ints, last);
         }
         if (tid != 0) return;
-        int at0 = row * partials.Chunks + chunk;
-        partials.Rest[at0] = rest;
-        partials.First[at0] = first;
-        partials.Second[at0] = second;
-        partials.Draw[at0] = draw;
-        partials.LastPositive[at0] = last;
+        int at0 = row * partials.Chunks + chunk, stride = partials.Stride;
+        floatPartials[RestArray * stride + at0] = rest;
+        keyPartials[FirstArray * stride + at0] = first;
+        keyPartials[SecondArray * stride + at0] = second;
+        floatPartials[DrawArray * stride + at0] = draw;
+        indexPartials[LastPositiveArray * stride + at0] = last;
     }
 
     /// <summary>Pass 3 (entropy): Σ p·log(p + 1e-10) over the chunk, with the row's E = 1 + rest as the finish sums it.</summary>
-    internal static void KernelChunkEntropy(ArrayView<float> logits, SamplingSettings settings, ChunkPartials partials)
+    internal static void KernelChunkEntropy(ArrayView<float> logits, SamplingSettings settings, ArrayView<float> floatPartials, ArrayView<uint> keyPartials,
+        ArrayView<int> indexPartials, ChunkShape partials)
     {
         int tid = Group.IdxX, chunk = Grid.IdxX, row = Grid.IdxY;
         var keys = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);   // [G]
         var ints = SharedMemory.Allocate<int>(IlgpuKernels.MaxGroupSize);    // [G]
         var floats = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize); // [G]
-        var top = RowLargest(partials, row, keys, ints);
+        // The row's rest before its largest key: in the other order PoCL (CI's OpenCL device) summed the rest as ~0
+        // here — the entropy partials came out as if E were 1 — while the same two reductions in that order are right
+        // in the finishing kernel, and CUDA and the CPU simulator are right either way. Not explained; this order is
+        // what the OpenCL run of the twin properties checks.
+        float rest = RowSum(floatPartials, RestArray, partials, row, floats);
+        var top = RowLargest(keyPartials, indexPartials, partials, row, keys, ints);
         float max = TokenFilter.Value(top.Key);
-        float rest = RowSum(partials.Rest, partials, row, floats);
         var (rowBase, start, quads, end) = ChunkRange(settings.Vocab, partials, chunk, row);
 
         var entropy = new EntropyTerms { Kept = KeepAll, Max = max, Temperature = settings.Temperature, Total = 1f + rest, LogTotal = Log1p(rest) };
@@ -227,12 +237,12 @@ public static partial class TokenSampler
         }
         for (int j = start + 4 * quads + tid; j < end; j += Group.DimX) entropy = entropy.Visit(logits[rowBase + j], j);
         float sum = GroupReduce.PairwiseSum(floats, entropy.Sum);
-        if (tid == 0) partials.Entropy[row * partials.Chunks + chunk] = sum;
+        if (tid == 0) floatPartials[EntropyArray * partials.Stride + row * partials.Chunks + chunk] = sum;
     }
 
     /// <summary>Pass 4, one group per row: the partials combined into the token, its confidence and deficit.</summary>
-    internal static void KernelChunkFinish(ArrayView<float> logits, SamplingSettings settings, ChunkPartials partials,
-        ArrayView<float> uniforms, ArrayView<int> tokens, ArrayView<float> confidence, ArrayView<float> deficit)
+    internal static void KernelChunkFinish(ArrayView<float> logits, SamplingSettings settings, ArrayView<float> floatPartials, ArrayView<uint> keyPartials,
+        ArrayView<int> indexPartials, ChunkShape partials, ArrayView<float> uniforms, ArrayView<int> tokens, ArrayView<float> confidence, ArrayView<float> deficit)
     {
         int tid = Group.IdxX, row = Grid.IdxX, vocab = settings.Vocab;
         float temperature = settings.Temperature;
@@ -244,22 +254,22 @@ public static partial class TokenSampler
         var chosen = SharedMemory.Allocate<int>(2);                          // [the chunk holding the draw, the drawn token]
         var masses = SharedMemory.Allocate<float>(2);                        // [mass before that chunk, u·Σe]
 
-        var topLargest = RowLargest(partials, row, keys, ints);
+        var topLargest = RowLargest(keyPartials, indexPartials, partials, row, keys, ints);
         int top = topLargest.Index;
         float max = TokenFilter.Value(topLargest.Key);
-        float rest = RowSum(partials.Rest, partials, row, floats);
+        float rest = RowSum(floatPartials, RestArray, partials, row, floats);
         float total = 1f + rest;
-        int at0 = row * partials.Chunks;
+        int stride = partials.Stride, at0 = row * partials.Chunks + tid;
         bool mine = tid < partials.Chunks;
-        var (_, secondKey) = ReduceTwoLargest(keys, keys2, mine ? partials.First[at0 + tid] : 0u, mine ? partials.Second[at0 + tid] : 0u);
+        var (_, secondKey) = ReduceTwoLargest(keys, keys2, mine ? keyPartials[FirstArray * stride + at0] : 0u, mine ? keyPartials[SecondArray * stride + at0] : 0u);
 
         int token = top;
         if (temperature > 0f)
         {
             // The chunk: a running sum over the chunk masses in chunk order (thread 0), the first chunk whose end
             // passes u·Σe — or, when rounding leaves u·Σe at or past Σe, the row's last token of positive weight.
-            int lastAny = GroupReduce.Max(ints, mine ? partials.LastPositive[at0 + tid] : -1);
-            floats[tid] = mine ? partials.Draw[at0 + tid] : 0f;
+            int lastAny = GroupReduce.Max(ints, mine ? indexPartials[LastPositiveArray * stride + at0] : -1);
+            floats[tid] = mine ? floatPartials[DrawArray * stride + at0] : 0f;
             Group.Barrier();
             if (tid == 0)
             {
@@ -287,7 +297,7 @@ public static partial class TokenSampler
         float conf, lack;
         if (settings.Measure == ConfidenceMeasure.Entropy)
         {
-            conf = RowSum(partials.Entropy, partials, row, floats);
+            conf = RowSum(floatPartials, EntropyArray, partials, row, floats);
             lack = float.NaN;
         }
         else if (settings.Measure == ConfidenceMeasure.Margin)
@@ -320,7 +330,7 @@ public static partial class TokenSampler
     /// <paramref name="before"/> of mass before it: the group splits the chunk into contiguous sub-chunks, sums
     /// each, and the owner of the crossing scans its own in ascending order. Every thread returns the token.
     /// </summary>
-    private static int DrawInChunk(ArrayView<float> logits, long rowBase, int vocab, ChunkPartials partials, int chunk,
+    private static int DrawInChunk(ArrayView<float> logits, long rowBase, int vocab, ChunkShape partials, int chunk,
         float max, float temperature, float before, float target, ArrayView<float> floats, ArrayView<int> ints, ArrayView<int> chosen)
     {
         int tid = Group.IdxX, groupSize = Group.DimX;
@@ -375,25 +385,27 @@ public static partial class TokenSampler
 
     /// <summary>Where chunk <paramref name="chunk"/> of row <paramref name="row"/> lies: the row's offset, its first
     /// logit, its whole quads and its end (the chunk starts on a multiple of 4).</summary>
-    private static (long RowBase, int Start, int Quads, int End) ChunkRange(int vocab, ChunkPartials partials, int chunk, int row)
+    private static (long RowBase, int Start, int Quads, int End) ChunkRange(int vocab, ChunkShape partials, int chunk, int row)
     {
         int start = chunk * partials.Length, end = Math.Min(start + partials.Length, vocab);
         return ((long)row * vocab, start, (end - start) >> 2, end);
     }
 
     /// <summary>The row's largest key and its first index from the pass-1 partials, the same in every group and thread.</summary>
-    private static Largest RowLargest(ChunkPartials partials, int row, ArrayView<uint> keys, ArrayView<int> ints)
+    private static Largest RowLargest(ArrayView<uint> keyPartials, ArrayView<int> indexPartials, ChunkShape partials, int row, ArrayView<uint> keys, ArrayView<int> ints)
     {
         int tid = Group.IdxX, at = row * partials.Chunks + tid;
-        var mine = tid < partials.Chunks ? new Largest { Key = partials.LargestKey[at], Index = partials.LargestIndex[at] } : Largest.None;
+        var mine = tid < partials.Chunks
+            ? new Largest { Key = keyPartials[LargestKeyArray * partials.Stride + at], Index = indexPartials[LargestIndexArray * partials.Stride + at] }
+            : Largest.None;
         return ReduceLargest(keys, ints, mine);
     }
 
-    /// <summary>The sum of a row's partials [Chunks], pairwise — the same bits in every group that asks.</summary>
-    private static float RowSum(ArrayView<float> values, ChunkPartials partials, int row, ArrayView<float> floats)
+    /// <summary>The sum of a row's partials [Chunks] in array <paramref name="array"/> of the float buffer, pairwise — the same bits in every group that asks.</summary>
+    private static float RowSum(ArrayView<float> floatPartials, int array, ChunkShape partials, int row, ArrayView<float> floats)
     {
         int tid = Group.IdxX;
-        return GroupReduce.PairwiseSum(floats, tid < partials.Chunks ? values[row * partials.Chunks + tid] : 0f);
+        return GroupReduce.PairwiseSum(floats, tid < partials.Chunks ? floatPartials[array * partials.Stride + row * partials.Chunks + tid] : 0f);
     }
 
     /// <summary>The group's largest key with its lowest index (exact in any order), in every thread.</summary>
