@@ -14,7 +14,8 @@ namespace Dream.Cli.Commands;
 /// default 782: cuBLAS bf16 measured on an H200). `--gen NEWxSTEPS` adds the whole loop as the PyTorch baseline
 /// runs it: a 64-token random prompt, NEW masks, STEPS steps of entropy decoding at temperature 0 through
 /// <see cref="DiffusionGenerator"/> (sampling and reveal on the device where the backend offers it), timed after
-/// one warm-up generation; new tokens per second and ms per step.
+/// one warm-up generation; new tokens per second and ms per step. `--anatomy` (tensor-core model) then times one
+/// step of that loop taken apart (see <see cref="Anatomy"/>).
 /// </summary>
 public static class BenchCommand
 {
