@@ -29,6 +29,7 @@ public sealed class DeviceSampler : IDisposable
     private float[] _hostDeficit = [];                                                // [M] staging
     private SamplingSettings _settings;
     private int _rows;
+    private int _revealBatch = -1;                                                    // B of the prepared reveal; −1: none
 
     /// <param name="chunks">Chunks per row of an unfiltered request (see <see cref="TokenSampler.Sample"/>); 0 lets the sampler pick.</param>
     public DeviceSampler(IlgpuKernels kernels, int vocab, int chunks = 0)
@@ -50,6 +51,7 @@ public sealed class DeviceSampler : IDisposable
         EnsureRows(rows);
         _settings = SamplingSettings.From(request, _vocab);
         _rows = rows;
+        _revealBatch = -1;
         if (request.IsRandom && rows > 0)
         {
             float below1 = MathF.BitDecrement(1f);
@@ -110,25 +112,37 @@ public sealed class DeviceSampler : IDisposable
     public static double Assemble(float confidence, float deficit) => deficit < 0.5f ? 1.0 - deficit : confidence;
 
     /// <summary>
-    /// Reveals the sampled rows of the request on <paramref name="canvas"/> ([B, T] on the device; the request's
-    /// rows are the masked positions in <paramref name="positions"/>' order), then copies the canvas to
-    /// <paramref name="hostCanvas"/>. See <see cref="PositionSelector"/>.
+    /// Copies what <see cref="Reveal"/> will need — the masked positions in the request's row order, the row starts
+    /// and the reveal counts — to the device. Called before the forward: a copy from pageable host memory waits for
+    /// the stream to drain, so made after it, each would leave the device idle between the sampler and the reveal.
     /// </summary>
-    public void Reveal(ArrayView<int> canvas, ReadOnlySpan<int> positions, ReadOnlySpan<int> rowStart,
-        ReadOnlySpan<int> revealCounts, Span<int> hostCanvas)
+    public void PrepareReveal(ReadOnlySpan<int> positions, ReadOnlySpan<int> rowStart, ReadOnlySpan<int> revealCounts)
     {
         int batch = revealCounts.Length;
         if (positions.Length != _rows || rowStart.Length != batch + 1 || rowStart[batch] != _rows)
             throw new ArgumentException($"{positions.Length} positions and row starts ending at {rowStart[^1]} for a request of {_rows} rows");
-        if (hostCanvas.Length != canvas.Length)
-            throw new ArgumentException($"host canvas has {hostCanvas.Length} ids, the device canvas {canvas.Length}", nameof(hostCanvas));
         EnsureBatch(batch);
         var stream = _kernels.Accelerator.DefaultStream;
         if (_rows > 0) _positions!.View.SubView(0, _rows).CopyFromCPU(stream, positions);
         _rowStart!.View.SubView(0, batch + 1).CopyFromCPU(stream, rowStart);
         _revealCounts!.View.SubView(0, batch).CopyFromCPU(stream, revealCounts);
-        PositionSelector.Reveal(_kernels, batch, _rowStart.View, _positions!.View, _tokens!.View, _confidence!.View,
-            _deficit!.View, _revealCounts.View, canvas);
+        _revealBatch = batch;
+    }
+
+    /// <summary>
+    /// Reveals the sampled rows of the request on <paramref name="canvas"/> ([B, T] on the device) as
+    /// <see cref="PrepareReveal"/> described them, then copies the canvas to <paramref name="hostCanvas"/> and waits
+    /// for the device. See <see cref="PositionSelector"/>.
+    /// </summary>
+    public void Reveal(ArrayView<int> canvas, Span<int> hostCanvas)
+    {
+        if (_revealBatch < 0) throw new InvalidOperationException("Reveal needs PrepareReveal first, for the same request");
+        if (hostCanvas.Length != canvas.Length)
+            throw new ArgumentException($"host canvas has {hostCanvas.Length} ids, the device canvas {canvas.Length}", nameof(hostCanvas));
+        var stream = _kernels.Accelerator.DefaultStream;
+        PositionSelector.Reveal(_kernels, _revealBatch, _rowStart!.View, _positions!.View, _tokens!.View, _confidence!.View,
+            _deficit!.View, _revealCounts!.View, canvas);
+        _revealBatch = -1;
         canvas.CopyToCPU(stream, hostCanvas);
         _kernels.Accelerator.Synchronize();
     }

@@ -180,8 +180,10 @@ public sealed class IlgpuModel : ISamplingForwardModel
         DeviceSampler.CheckReveal(input, positions, rows, revealCounts);
         var sampler = _sampler ??= new DeviceSampler(_kernels, Config.VocabSize);
         sampler.Begin(request, rows.Length, uniforms);
+        sampler.PrepareReveal(positions, rowStart, revealCounts);
         var s = Run(input, rows, default, sampler);
-        sampler.Reveal(s.Ids, positions, rowStart, revealCounts, canvas);
+        sampler.Reveal(s.Ids, canvas);
+        s.IdsRevealed(canvas);
     }
 
     private IlgpuRunState NewState(int batch, int length)

@@ -74,5 +74,8 @@ public sealed class IlgpuRunState : IDisposable
     /// <summary>Copies ids, the pad mask and (when the positions changed) the RoPE tables to the device.</summary>
     public void Upload(ForwardInput input) => _inputs.Upload(input);
 
+    /// <summary>See <see cref="IlgpuInputs.IdsRevealed"/>.</summary>
+    public void IdsRevealed(ReadOnlySpan<int> ids) => _inputs.IdsRevealed(ids);
+
     public void Dispose() => _buffers.Dispose();
 }

@@ -165,8 +165,10 @@ public sealed class TensorCoreModel : ISamplingForwardModel
         DeviceSampler.CheckReveal(input, positions, rows, revealCounts);
         var sampler = _sampler ??= new DeviceSampler(_kernels, Config.VocabSize);
         sampler.Begin(request, rows.Length, uniforms);
+        sampler.PrepareReveal(positions, rowStart, revealCounts);
         var s = Run(input, rows, default, sampler, copyLogits: false);
-        sampler.Reveal(s.Inputs.Ids, positions, rowStart, revealCounts, canvas);
+        sampler.Reveal(s.Inputs.Ids, canvas);
+        s.Inputs.IdsRevealed(canvas);
     }
 
     /// <summary>The layers, then per chunk of requested rows the final norm and lm_head, whose logits go to the host
@@ -179,6 +181,10 @@ public sealed class TensorCoreModel : ISamplingForwardModel
         var k = _kernels;
         var s = _state is { } st && st.Batch == input.Batch && st.Length == input.Length ? st : NewState(input.Batch, input.Length);
         s.Inputs.Upload(input);
+        // The first chunk's row ids go up now, while the stream is idle: a copy from pageable memory after the
+        // layers would wait for all of them and leave the device idle until the host launched lm_head.
+        var stream = k.Accelerator.DefaultStream;
+        if (rows.Length > 0) s.Rows.SubView(0, Math.Min(s.RowCapacity, rows.Length)).CopyFromCPU(stream, rows[..Math.Min(s.RowCapacity, rows.Length)]);
 
         Embedding.Forward(k, _embedding, s.Inputs.Ids, s.H, n, d);
         foreach (var layer in _layers)
@@ -201,14 +207,15 @@ public sealed class TensorCoreModel : ISamplingForwardModel
         {
             int count = Math.Min(s.RowCapacity, rows.Length - start);
             var rowIds = s.Rows.SubView(0, count);
-            rowIds.CopyFromCPU(k.Accelerator.DefaultStream, rows.Slice(start, count));
+            if (start > 0) rowIds.CopyFromCPU(stream, rows.Slice(start, count));
             RowGather.Forward(k, s.H, rowIds, s.Selected, count, d);
             RmsNorm.ForwardToBf16(k, s.Selected, _finalNorm.View, _eps, s.SelectedBf16, count, d);
             TensorCoreLinear.Forward(k, s.SelectedBf16, _lmHead.Bf16, null, LinearEpilogue.Store, s.Logits, default, count, d, vocab);
             if (sampler is not null) sampler.Sample(s.Logits, start, count);
-            else if (copyLogits) s.Logits.SubView(0, (long)count * vocab).CopyToCPU(k.Accelerator.DefaultStream, logits.Slice(start * vocab, count * vocab));
+            else if (copyLogits) s.Logits.SubView(0, (long)count * vocab).CopyToCPU(stream, logits.Slice(start * vocab, count * vocab));
         }
-        k.Accelerator.Synchronize();
+        // With a sampler its download or reveal waits for the device; otherwise the caller gets a finished forward.
+        if (sampler is null) k.Accelerator.Synchronize();
         return s;
     }
 
