@@ -184,7 +184,8 @@ public sealed class TensorCoreModel : ISamplingForwardModel
         // The first chunk's row ids go up now, while the stream is idle: a copy from pageable memory after the
         // layers would wait for all of them and leave the device idle until the host launched lm_head.
         var stream = k.Accelerator.DefaultStream;
-        if (rows.Length > 0) s.Rows.SubView(0, Math.Min(s.RowCapacity, rows.Length)).CopyFromCPU(stream, rows[..Math.Min(s.RowCapacity, rows.Length)]);
+        int firstChunk = Math.Min(s.RowCapacity, rows.Length);
+        if (firstChunk > 0) s.Rows.SubView(0, firstChunk).CopyFromCPU(stream, rows[..firstChunk]);
 
         Embedding.Forward(k, _embedding, s.Inputs.Ids, s.H, n, d);
         foreach (var layer in _layers)

@@ -119,7 +119,8 @@ public static partial class TokenSampler
         public void Dispose() => _buffers.Dispose();
     }
 
-    /// <summary>The call's chunking: chunk c of a row covers logits c·Length .. (c + 1)·Length − 1; partial (row, c) sits at row·Chunks + c of each array.</summary>
+    /// <summary>The call's chunking: chunk c of a row covers logits c·Length .. (c + 1)·Length − 1; partial (row, c) sits at row·Chunks + c of each array.
+    /// Public because it is a kernel argument (as <see cref="SamplingSettings"/>).</summary>
     public struct ChunkShape
     {
         public int Chunks, Length, Stride;
@@ -136,7 +137,8 @@ public static partial class TokenSampler
     // ---------------------------------------------------------------------------------------------------------
     // The kernels: grid (chunk, row) for the three passes, one group per row to finish.
 
-    /// <summary>Pass 1: the chunk's largest key and its first index.</summary>
+    /// <summary>Pass 1: the chunk's largest key and its first index (the float partials are not touched: the three
+    /// passes share one launcher signature).</summary>
     internal static void KernelChunkLargest(ArrayView<float> logits, SamplingSettings settings, ArrayView<float> floatPartials, ArrayView<uint> keyPartials,
         ArrayView<int> indexPartials, ChunkShape partials)
     {
