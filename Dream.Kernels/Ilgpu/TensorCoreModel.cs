@@ -51,6 +51,7 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _finalNorm;
     private readonly Layer[] _layers;
     private readonly float _eps;
+    private readonly int _rowChunk;   // rows per lm_head product (TensorCoreRunState.MaxRowChunk; tests force fewer)
     private TensorCoreRunState? _state;
     private DeviceSampler? _sampler;
 
@@ -94,8 +95,14 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     /// <summary>Runs on an already loaded kernel set (the caller keeps the device and the kernels).</summary>
     public TensorCoreModel(DreamWeights weights, string backendName, IlgpuKernels kernels) : this(weights, backendName, kernels, null) { }
 
-    private TensorCoreModel(DreamWeights weights, string backendName, IlgpuKernels kernels, IlgpuDevice? ownedDevice)
+    /// <summary>As the public constructor, with lm_head taking at most <paramref name="rowChunk"/> rows per product (tests of the chunking).</summary>
+    internal TensorCoreModel(DreamWeights weights, string backendName, IlgpuKernels kernels, int rowChunk) : this(weights, backendName, kernels, null, rowChunk) { }
+
+    private TensorCoreModel(DreamWeights weights, string backendName, IlgpuKernels kernels, IlgpuDevice? ownedDevice,
+        int rowChunk = TensorCoreRunState.MaxRowChunk)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rowChunk, 1);
+        _rowChunk = rowChunk;
         var c = weights.Config;
         if (Supports(c) is { } reason) throw new ArgumentException($"the tensor-core model cannot run this configuration: {reason}", nameof(weights));
         Config = c;
@@ -133,7 +140,7 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     }
 
     /// <summary>
-    /// The same forward with the logits left on the device (each chunk of <see cref="IlgpuRunState.MaxRowChunk"/>
+    /// The same forward with the logits left on the device (each chunk of <see cref="TensorCoreRunState.MaxRowChunk"/>
     /// rows overwrites the last): what a benchmark against PyTorch times, whose logits also stay on the GPU.
     /// </summary>
     public void ForwardOnDevice(ForwardInput input, ReadOnlySpan<int> rows)
@@ -224,7 +231,7 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     {
         _state?.Dispose();
         _state = null;
-        _state = new TensorCoreRunState(_kernels, Config, batch, length);
+        _state = new TensorCoreRunState(_kernels, Config, batch, length, _rowChunk);
         return _state;
     }
 

@@ -14,6 +14,13 @@ public sealed class TensorCoreRunState : IDisposable
 {
     private readonly DeviceBuffers _buffers;
 
+    /// <summary>
+    /// Most rows one lm_head product takes (the logits buffer is [this, V] f32: 623 MB for Dream 7B). Larger than the
+    /// portable model's <see cref="IlgpuRunState.MaxRowChunk"/>: the product reads the 1.1 GB lm_head weight once per
+    /// chunk, so at 2048 tokens eight chunks of 256 rows took 3.9 ms where two of 1024 take less (docs/benchmarks.md).
+    /// </summary>
+    public const int MaxRowChunk = 1024;
+
     public int Batch { get; }
     public int Length { get; }
     public int RowCapacity { get; }
@@ -33,7 +40,8 @@ public sealed class TensorCoreRunState : IDisposable
     public ArrayView<float> Logits { get; }     // [C, V] f32
     public ArrayView<float> Workspace { get; }  // split-K partial sums of the layer products (TensorCoreLinear.WorkspaceLength)
 
-    public TensorCoreRunState(IlgpuKernels kernels, DreamConfig c, int batch, int length)
+    /// <param name="rowChunk">Most rows per lm_head product (<see cref="MaxRowChunk"/> unless a test asks for fewer).</param>
+    public TensorCoreRunState(IlgpuKernels kernels, DreamConfig c, int batch, int length, int rowChunk = MaxRowChunk)
     {
         var accelerator = kernels.Accelerator;
         _buffers = new DeviceBuffers(accelerator);
@@ -41,7 +49,7 @@ public sealed class TensorCoreRunState : IDisposable
         Length = length;
         long n = (long)batch * length;
         int qkvWidth = c.HiddenSize + 2 * c.KvDim;
-        RowCapacity = (int)Math.Min(n, IlgpuRunState.MaxRowChunk);
+        RowCapacity = (int)Math.Min(n, rowChunk);
         try
         {
             Inputs = _buffers.Own(new IlgpuInputs(accelerator, c, batch, length));

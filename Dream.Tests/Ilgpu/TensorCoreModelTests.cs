@@ -41,6 +41,38 @@ public class TensorCoreModelTests
         }
     }
 
+    /// <summary>
+    /// lm_head over the requested rows a chunk at a time (the logits buffer holds one chunk): with 3 rows per chunk
+    /// — an odd size, the last chunk short — the logits are the same bits as with every row in one product, and the
+    /// device sampler picks the same tokens. Its confidences may differ in the last bits: it cuts each row into a
+    /// number of chunks that depends on how many rows it is handed at once, which orders its float32 sums.
+    /// </summary>
+    [IlgpuFact]
+    public void ChunkedLmHeadGivesTheSameLogits()
+    {
+        using var checkpoint = DreamCheckpoint.Open(TestData.GoldenModel("tiny-a-bf16"));
+        using var whole = new TensorCoreModel(checkpoint.Weights, IlgpuTestDevice.Kind, IlgpuTestDevice.Kernels);
+        using var chunked = new TensorCoreModel(checkpoint.Weights, IlgpuTestDevice.Kind, IlgpuTestDevice.Kernels, rowChunk: 3);
+        var c = whole.Config;
+        var random = new Random(7);
+        var input = new ForwardInput(1, 11);
+        for (int i = 0; i < input.Ids.Length; i++) input.Ids[i] = random.Next(c.VocabSize);
+        int[] rows = [10, 0, 3, 4, 5, 9, 1, 2];
+        var expected = new float[rows.Length * c.VocabSize];
+        var actual = new float[expected.Length];
+        whole.Forward(input, rows, expected);
+        chunked.Forward(input, rows, actual);
+        Assert.Equal(expected, actual);
+
+        var request = new SamplingRequest(Dream.Core.Generation.DecodingAlgorithm.Entropy, 0, null, null);
+        int[] tokens = new int[rows.Length], chunkedTokens = new int[rows.Length];
+        double[] confidence = new double[rows.Length], chunkedConfidence = new double[rows.Length];
+        whole.ForwardSample(input, rows, request, [], tokens, confidence);
+        chunked.ForwardSample(input, rows, request, [], chunkedTokens, chunkedConfidence);
+        Assert.Equal(tokens, chunkedTokens);
+        for (int r = 0; r < rows.Length; r++) Assert.Equal(confidence[r], chunkedConfidence[r], 1e-5 * Math.Abs(confidence[r]));
+    }
+
     [IlgpuFact]
     public void RejectsShapesItCannotRun()
     {
