@@ -17,11 +17,11 @@ namespace Dream.Kernels.Ilgpu;
 ///   3. <see cref="KernelChunkEntropy"/> (entropy only): Σ p·log(p + 1e-10) over the chunk, with E = 1 + rest summed from
 ///      the partials exactly as the last pass sums it;
 ///   4. <see cref="KernelChunkFinish"/>: one group per row combines the partials and writes token, confidence and deficit.
-/// The arithmetic per logit is the single-group kernel's (the same <see cref="Largest"/>, <see cref="KeptMass"/>
-/// and <see cref="EntropyTerms"/> visits); only the order of the float32 sums differs (pairwise over threads, then
+/// The arithmetic per logit is the single-group kernel's (the same <see cref="VisitRange{T}"/> over the same
+/// <see cref="Largest"/>, <see cref="KeptMass"/> and <see cref="EntropyTerms"/> states); only the order of the float32 sums differs (pairwise over threads, then
 /// over chunks in order), which the twin test's rounding allowance covers (it is written for any order).
-/// The draw: the chunk holding u·Σe is found from the chunk masses (in chunk order), then searched as the
-/// single-group kernel searches a row — contiguous sub-chunks, a prefix over their sums, the owner scans. The chunk's
+/// The draw: the chunk holding u·Σe is found from the chunk masses (in chunk order), then searched with the
+/// single-group kernel's <see cref="DrawInRange"/>, starting from the mass before the chunk. The chunk's
 /// mass is re-summed in that search in another order; if rounding leaves u·Σe past the re-summed end, the chunk's
 /// last positive-weight token is drawn (the uniform then lies within rounding of that boundary).
 /// </summary>
@@ -145,18 +145,8 @@ public static partial class TokenSampler
         int tid = Group.IdxX, chunk = Grid.IdxX, row = Grid.IdxY;
         var keys = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);   // [G]
         var ints = SharedMemory.Allocate<int>(IlgpuKernels.MaxGroupSize);    // [G]
-        var (rowBase, start, quads, end) = ChunkRange(settings.Vocab, partials, chunk, row);
-
-        var best = Largest.None;
-        for (int q = tid; q < quads; q += Group.DimX)
-        {
-            long at = rowBase + start + 4L * q;
-            int j = start + 4 * q;
-            float l0 = logits[at], l1 = logits[at + 1], l2 = logits[at + 2], l3 = logits[at + 3];
-            best = best.Visit(l0, j).Visit(l1, j + 1).Visit(l2, j + 2).Visit(l3, j + 3);
-        }
-        for (int j = start + 4 * quads + tid; j < end; j += Group.DimX) best = best.Visit(logits[rowBase + j], j);
-        best = ReduceLargest(keys, ints, best);
+        var (rowBase, start, end) = ChunkRange(settings.Vocab, partials, chunk, row);
+        var best = ReduceLargest(keys, ints, VisitRange(logits, rowBase, start, end, Largest.None));
         if (tid != 0) return;
         int at0 = row * partials.Chunks + chunk;
         keyPartials[LargestKeyArray * partials.Stride + at0] = best.Key;
@@ -174,17 +164,8 @@ public static partial class TokenSampler
         var keys2 = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);  // [G]
         var top = RowLargest(keyPartials, indexPartials, partials, row, keys, ints);
         float max = TokenFilter.Value(top.Key), temperature = settings.Temperature;
-        var (rowBase, start, quads, end) = ChunkRange(settings.Vocab, partials, chunk, row);
-
-        var mass = new KeptMass { Kept = KeepAll, Top = top.Index, Max = max, Temperature = temperature };
-        for (int q = tid; q < quads; q += Group.DimX)
-        {
-            long at = rowBase + start + 4L * q;
-            int j = start + 4 * q;
-            float l0 = logits[at], l1 = logits[at + 1], l2 = logits[at + 2], l3 = logits[at + 3];
-            mass = mass.Visit(l0, j).Visit(l1, j + 1).Visit(l2, j + 2).Visit(l3, j + 3);
-        }
-        for (int j = start + 4 * quads + tid; j < end; j += Group.DimX) mass = mass.Visit(logits[rowBase + j], j);
+        var (rowBase, start, end) = ChunkRange(settings.Vocab, partials, chunk, row);
+        var mass = VisitRange(logits, rowBase, start, end, new KeptMass { Kept = KeepAll, Top = top.Index, Max = max, Temperature = temperature });
         float rest = GroupReduce.PairwiseSum(floats, mass.Rest);
         var (first, second) = ReduceTwoLargest(keys, keys2, mass.First, mass.Second);
 
@@ -227,17 +208,9 @@ public static partial class TokenSampler
         float rest = RowSum(floatPartials, RestArray, partials, row, floats);
         var top = RowLargest(keyPartials, indexPartials, partials, row, keys, ints);
         float max = TokenFilter.Value(top.Key);
-        var (rowBase, start, quads, end) = ChunkRange(settings.Vocab, partials, chunk, row);
-
-        var entropy = new EntropyTerms { Kept = KeepAll, Max = max, Temperature = settings.Temperature, Total = 1f + rest, LogTotal = Log1p(rest) };
-        for (int q = tid; q < quads; q += Group.DimX)
-        {
-            long at = rowBase + start + 4L * q;
-            int j = start + 4 * q;
-            float l0 = logits[at], l1 = logits[at + 1], l2 = logits[at + 2], l3 = logits[at + 3];
-            entropy = entropy.Visit(l0, j).Visit(l1, j + 1).Visit(l2, j + 2).Visit(l3, j + 3);
-        }
-        for (int j = start + 4 * quads + tid; j < end; j += Group.DimX) entropy = entropy.Visit(logits[rowBase + j], j);
+        var (rowBase, start, end) = ChunkRange(settings.Vocab, partials, chunk, row);
+        var entropy = VisitRange(logits, rowBase, start, end,
+            new EntropyTerms { Kept = KeepAll, Max = max, Temperature = settings.Temperature, Total = 1f + rest, LogTotal = Log1p(rest) });
         float sum = GroupReduce.PairwiseSum(floats, entropy.Sum);
         if (tid == 0) floatPartials[EntropyArray * partials.Stride + row * partials.Chunks + chunk] = sum;
     }
@@ -253,7 +226,7 @@ public static partial class TokenSampler
         var ints = SharedMemory.Allocate<int>(IlgpuKernels.MaxGroupSize);    // [G]
         var floats = SharedMemory.Allocate<float>(IlgpuKernels.MaxGroupSize); // [G]
         var keys2 = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);  // [G]
-        var chosen = SharedMemory.Allocate<int>(2);                          // [the chunk holding the draw, the drawn token]
+        var chosen = SharedMemory.Allocate<int>(1);                          // the chunk holding the draw, then the drawn token
         var masses = SharedMemory.Allocate<float>(2);                        // [mass before that chunk, u·Σe]
 
         var topLargest = RowLargest(keyPartials, indexPartials, partials, row, keys, ints);
@@ -292,7 +265,9 @@ public static partial class TokenSampler
             int holdingChunk = chosen[0];
             float beforeChunk = masses[0], targetMass = masses[1];
             Group.Barrier();
-            token = holdingChunk < 0 ? lastAny : DrawInChunk(logits, rowBase, vocab, partials, holdingChunk, max, temperature, beforeChunk, targetMass, floats, ints, chosen);
+            int chunkStart = holdingChunk * partials.Length;
+            token = holdingChunk < 0 ? lastAny
+                : DrawInRange(logits, rowBase, chunkStart, Math.Min(chunkStart + partials.Length, vocab), KeepAll, max, temperature, beforeChunk, targetMass, 0f, floats, ints, chosen);
             if (token < 0) token = top;
         }
 
@@ -302,24 +277,7 @@ public static partial class TokenSampler
             conf = RowSum(floatPartials, EntropyArray, partials, row, floats);
             lack = float.NaN;
         }
-        else if (settings.Measure == ConfidenceMeasure.Margin)
-        {
-            float e2 = 0f, oneMinus = 1f;
-            if (secondKey != 0u)
-            {
-                float scaled = TokenFilter.Scaled(TokenFilter.Value(secondKey), max, temperature);
-                e2 = MathF.Exp(scaled);
-                oneMinus = -Expm1(scaled);
-            }
-            conf = oneMinus / total;
-            lack = (rest + e2) / total;
-        }
-        else
-        {
-            float e = token == top ? 1f : TokenFilter.Weight(logits[rowBase + token], max, temperature);
-            conf = e / total;
-            lack = token == top ? rest / total : 1f - conf;
-        }
+        else (conf, lack) = TokenMeasure(settings.Measure, logits, rowBase, token, top, secondKey, max, temperature, rest, total);
 
         if (tid != 0) return;
         tokens[row] = token;
@@ -327,70 +285,12 @@ public static partial class TokenSampler
         deficit[row] = lack;
     }
 
-    /// <summary>
-    /// The drawn token inside chunk <paramref name="chunk"/>, which holds <paramref name="target"/> with
-    /// <paramref name="before"/> of mass before it: the group splits the chunk into contiguous sub-chunks, sums
-    /// each, and the owner of the crossing scans its own in ascending order. Every thread returns the token.
-    /// </summary>
-    private static int DrawInChunk(ArrayView<float> logits, long rowBase, int vocab, ChunkShape partials, int chunk,
-        float max, float temperature, float before, float target, ArrayView<float> floats, ArrayView<int> ints, ArrayView<int> chosen)
-    {
-        int tid = Group.IdxX, groupSize = Group.DimX;
-        int chunkStart = chunk * partials.Length, chunkEnd = Math.Min(chunkStart + partials.Length, vocab);
-        int per = (chunkEnd - chunkStart + groupSize - 1) / groupSize;
-        int start = Math.Min(chunkStart + tid * per, chunkEnd), end = Math.Min(start + per, chunkEnd);
-        float local = 0f;
-        int lastPositive = -1;
-        for (int j = start; j < end; j++)
-        {
-            float e = TokenFilter.Weight(logits[rowBase + j], max, temperature);
-            if (!(e > 0f)) continue;
-            local += e;
-            lastPositive = j;
-        }
-        floats[tid] = local;
-        ints[tid] = lastPositive;
-        if (tid == 0) chosen[1] = -1;
-        Group.Barrier();
-        float mine = before;
-        float sum = before;
-        int lastInChunk = -1;
-        for (int i = 0; i < groupSize; i++)
-        {
-            if (i == tid) mine = sum;
-            sum += floats[i];
-            if (ints[i] > lastInChunk) lastInChunk = ints[i];
-        }
-        // The prefixes are the same float sums in every thread, so at most one sub-chunk holds the crossing.
-        if (mine <= target && target < mine + local)
-        {
-            float cumulative = mine;
-            int found = lastPositive;
-            for (int j = start; j < end; j++)
-            {
-                float e = TokenFilter.Weight(logits[rowBase + j], max, temperature);
-                if (!(e > 0f)) continue;
-                cumulative += e;
-                if (cumulative > target)
-                {
-                    found = j;
-                    break;
-                }
-            }
-            chosen[1] = found;
-        }
-        Group.Barrier();
-        int token = target < sum ? chosen[1] : lastInChunk;
-        Group.Barrier();
-        return token;
-    }
-
     /// <summary>Where chunk <paramref name="chunk"/> of row <paramref name="row"/> lies: the row's offset, its first
-    /// logit, its whole quads and its end (the chunk starts on a multiple of 4).</summary>
-    private static (long RowBase, int Start, int Quads, int End) ChunkRange(int vocab, ChunkShape partials, int chunk, int row)
+    /// logit (a multiple of 4) and its end.</summary>
+    private static (long RowBase, int Start, int End) ChunkRange(int vocab, ChunkShape partials, int chunk, int row)
     {
-        int start = chunk * partials.Length, end = Math.Min(start + partials.Length, vocab);
-        return ((long)row * vocab, start, (end - start) >> 2, end);
+        int start = chunk * partials.Length;
+        return ((long)row * vocab, start, Math.Min(start + partials.Length, vocab));
     }
 
     /// <summary>The row's largest key and its first index from the pass-1 partials, the same in every group and thread.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Dream.Core.Generation;
 using Dream.Core.Model;
 using ILGPU;
@@ -106,22 +107,10 @@ public static partial class TokenSampler
         var keys2 = SharedMemory.Allocate<uint>(IlgpuKernels.MaxGroupSize);     // [G] partial second keys
         var chosen = SharedMemory.Allocate<int>(1);                             // the drawn token
 
-        // Every full pass over the row visits four neighbouring logits per iteration (thread t takes quads t, t + G,
-        // ..., then the V mod 4 leftovers one by one): the four loads are issued together, where one load per
-        // iteration left each thread waiting out a memory latency per logit (Nsight on an H200: 0.9–1.1 ms per
-        // denoising step for the entropy passes over 65–256 rows of 152,064 logits). Each thread still visits its
-        // indices in ascending order.
-        int quads = vocab >> 2;
+        // Every full pass over the row is a VisitRange: four neighbouring logits per iteration, loads together.
 
         // 1. The largest logit and its first index (threads own interleaved indices, so compare indices).
-        var best = Largest.None;
-        for (int q = tid; q < quads; q += groupSize)
-        {
-            long at = rowBase + 4L * q;
-            float l0 = logits[at], l1 = logits[at + 1], l2 = logits[at + 2], l3 = logits[at + 3];
-            best = best.Visit(l0, 4 * q).Visit(l1, 4 * q + 1).Visit(l2, 4 * q + 2).Visit(l3, 4 * q + 3);
-        }
-        for (int j = 4 * quads + tid; j < vocab; j += groupSize) best = best.Visit(logits[rowBase + j], j);
+        var best = VisitRange(logits, rowBase, 0, vocab, Largest.None);
         keys[tid] = best.Key;
         ints[tid] = best.Index;
         Group.Barrier();
@@ -143,14 +132,7 @@ public static partial class TokenSampler
         var kept = TokenFilter.Find(logits, rowBase, vocab, max, temperature, settings.TopP, settings.TopK, floats, ints);
 
         // 3. rest = Σ e over the kept tokens but the top one; the two largest kept keys, with multiplicity.
-        var kept2 = new KeptMass { Kept = kept, Top = top, Max = max, Temperature = temperature };
-        for (int q = tid; q < quads; q += groupSize)
-        {
-            long at = rowBase + 4L * q;
-            float l0 = logits[at], l1 = logits[at + 1], l2 = logits[at + 2], l3 = logits[at + 3];
-            kept2 = kept2.Visit(l0, 4 * q).Visit(l1, 4 * q + 1).Visit(l2, 4 * q + 2).Visit(l3, 4 * q + 3);
-        }
-        for (int j = 4 * quads + tid; j < vocab; j += groupSize) kept2 = kept2.Visit(logits[rowBase + j], j);
+        var kept2 = VisitRange(logits, rowBase, 0, vocab, new KeptMass { Kept = kept, Top = top, Max = max, Temperature = temperature });
         float rest = kept2.Rest;
         keys[tid] = kept2.First;
         keys2[tid] = kept2.Second;
@@ -183,74 +165,128 @@ public static partial class TokenSampler
         int token = top;
         if (temperature > 0f)
         {
-            int chunk = (vocab + groupSize - 1) / groupSize;
-            int start = tid * chunk, end = start + chunk < vocab ? start + chunk : vocab;
-            float local = 0f;
-            int lastPositive = -1;
-            for (int j = start; j < end; j++)
-            {
-                float l = logits[rowBase + j];
-                if (!kept.Keeps(TokenFilter.Key(l), j)) continue;
-                float e = TokenFilter.Weight(l, max, temperature);
-                if (!(e > 0f)) continue;
-                local += e;
-                lastPositive = j;
-            }
-            floats[tid] = local;
-            ints[tid] = lastPositive;
-            Group.Barrier();
-            float sum = 0f, before = 0f;
-            int lastAny = -1;
-            for (int i = 0; i < groupSize; i++)
-            {
-                if (i == tid) before = sum;
-                sum += floats[i];
-                if (ints[i] > lastAny) lastAny = ints[i];
-            }
-            float target = uniforms[row] * sum;
-            // Prefixes are the same float sums for every thread, so exactly one chunk holds the crossing when
-            // target < sum; its owner scans it in ascending order.
-            if (before <= target && target < before + local)
-            {
-                float cumulative = before;
-                int found = lastPositive;
-                for (int j = start; j < end; j++)
-                {
-                    float l = logits[rowBase + j];
-                    if (!kept.Keeps(TokenFilter.Key(l), j)) continue;
-                    float e = TokenFilter.Weight(l, max, temperature);
-                    if (!(e > 0f)) continue;
-                    cumulative += e;
-                    if (cumulative > target)
-                    {
-                        found = j;
-                        break;
-                    }
-                }
-                chosen[0] = found;
-            }
-            Group.Barrier();
-            token = target < sum ? chosen[0] : lastAny;
+            token = DrawInRange(logits, rowBase, 0, vocab, kept, max, temperature, 0f, -1f, uniforms[row], floats, ints, chosen);
             if (token < 0) token = top;
-            Group.Barrier();
         }
 
         // 5. The confidence (and its deficit 1 − confidence, exact where confidence is near 1).
         float conf, lack;
         if (settings.Measure == ConfidenceMeasure.Entropy)
         {
-            var entropy = new EntropyTerms { Kept = kept, Max = max, Temperature = temperature, Total = total, LogTotal = Log1p(rest) };
-            for (int q = tid; q < quads; q += groupSize)
-            {
-                long at = rowBase + 4L * q;
-                float l0 = logits[at], l1 = logits[at + 1], l2 = logits[at + 2], l3 = logits[at + 3];
-                entropy = entropy.Visit(l0, 4 * q).Visit(l1, 4 * q + 1).Visit(l2, 4 * q + 2).Visit(l3, 4 * q + 3);
-            }
-            for (int j = 4 * quads + tid; j < vocab; j += groupSize) entropy = entropy.Visit(logits[rowBase + j], j);
+            var entropy = VisitRange(logits, rowBase, 0, vocab,
+                new EntropyTerms { Kept = kept, Max = max, Temperature = temperature, Total = total, LogTotal = Log1p(rest) });
             conf = GroupReduce.Sum(floats, entropy.Sum);
             lack = float.NaN;
         }
-        else if (settings.Measure == ConfidenceMeasure.Margin)
+        else (conf, lack) = TokenMeasure(settings.Measure, logits, rowBase, token, top, secondKey, max, temperature, rest, total);
+
+        if (tid != 0) return;
+        tokens[row] = token;
+        confidence[row] = conf;
+        deficit[row] = lack;
+    }
+
+    /// <summary>A pass's running state over the logits one thread visits (<see cref="VisitRange{T}"/>).</summary>
+    private interface ILogitVisitor<T> where T : struct, ILogitVisitor<T>
+    {
+        /// <summary>The state after logit <paramref name="logit"/> of token <paramref name="j"/>.</summary>
+        T Visit(float logit, int j);
+    }
+
+    /// <summary>
+    /// One thread's share of a pass over logits start .. end − 1 of a row (start a multiple of 4): quads t, t + G, ...
+    /// of the range, four neighbouring logits per iteration with their loads issued together — one load per
+    /// iteration left each thread waiting out a memory latency per logit (Nsight on an H200: 0.9–1.1 ms per
+    /// denoising step for the entropy passes over 65–256 rows of 152,064 logits) — then the (end − start) mod 4
+    /// leftovers one by one. Each thread visits its indices in ascending order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T VisitRange<T>(ArrayView<float> logits, long rowBase, int start, int end, T state) where T : struct, ILogitVisitor<T>
+    {
+        int quads = (end - start) >> 2;
+        for (int q = Group.IdxX; q < quads; q += Group.DimX)
+        {
+            long at = rowBase + start + 4L * q;
+            int j = start + 4 * q;
+            float l0 = logits[at], l1 = logits[at + 1], l2 = logits[at + 2], l3 = logits[at + 3];
+            state = state.Visit(l0, j).Visit(l1, j + 1).Visit(l2, j + 2).Visit(l3, j + 3);
+        }
+        for (int j = start + 4 * quads + Group.IdxX; j < end; j += Group.DimX) state = state.Visit(logits[rowBase + j], j);
+        return state;
+    }
+
+    /// <summary>
+    /// The drawn token among logits start .. end − 1 of a row (kept tokens of positive weight only): the first whose
+    /// running sum of e, starting from <paramref name="before"/>, exceeds <paramref name="target"/> — or, given a
+    /// negative target, u·Σe over the range (u = <paramref name="uniform"/>). The group cuts the range into G contiguous
+    /// pieces and sums each; the prefixes over the pieces are the same float sums in every thread, so at most one piece
+    /// holds the crossing, and its owner scans it in ascending order. Past the end of the running sum (rounding) the
+    /// range's last token of positive weight is drawn; none at all: −1. Every thread returns the token.
+    /// </summary>
+    /// <param name="chosen">[≥ 1] shared scratch.</param>
+    private static int DrawInRange(ArrayView<float> logits, long rowBase, int start, int end, FilterThresholds kept, float max, float temperature,
+        float before, float target, float uniform, ArrayView<float> floats, ArrayView<int> ints, ArrayView<int> chosen)
+    {
+        int tid = Group.IdxX, groupSize = Group.DimX;
+        int per = (end - start + groupSize - 1) / groupSize;
+        int from = Math.Min(start + tid * per, end), to = Math.Min(from + per, end);
+        float local = 0f;
+        int lastPositive = -1;
+        for (int j = from; j < to; j++)
+        {
+            float l = logits[rowBase + j];
+            if (!kept.Keeps(TokenFilter.Key(l), j)) continue;
+            float e = TokenFilter.Weight(l, max, temperature);
+            if (!(e > 0f)) continue;
+            local += e;
+            lastPositive = j;
+        }
+        floats[tid] = local;
+        ints[tid] = lastPositive;
+        if (tid == 0) chosen[0] = -1;
+        Group.Barrier();
+        float sum = before, mine = before;
+        int lastInRange = -1;
+        for (int i = 0; i < groupSize; i++)
+        {
+            if (i == tid) mine = sum;
+            sum += floats[i];
+            if (ints[i] > lastInRange) lastInRange = ints[i];
+        }
+        if (target < 0f) target = uniform * sum;
+        if (mine <= target && target < mine + local)
+        {
+            float cumulative = mine;
+            int found = lastPositive;
+            for (int j = from; j < to; j++)
+            {
+                float l = logits[rowBase + j];
+                if (!kept.Keeps(TokenFilter.Key(l), j)) continue;
+                float e = TokenFilter.Weight(l, max, temperature);
+                if (!(e > 0f)) continue;
+                cumulative += e;
+                if (cumulative > target)
+                {
+                    found = j;
+                    break;
+                }
+            }
+            chosen[0] = found;
+        }
+        Group.Barrier();
+        int token = target < sum ? chosen[0] : lastInRange;
+        Group.Barrier();
+        return token;
+    }
+
+    /// <summary>
+    /// The Probability and Margin measures and their deficits from the row's sums (Entropy needs a pass of its own):
+    /// p[token] (its deficit rest/E when the token is the top one), or p₁ − p₂ from the top and the second largest key.
+    /// </summary>
+    private static (float Confidence, float Deficit) TokenMeasure(ConfidenceMeasure measure, ArrayView<float> logits, long rowBase,
+        int token, int top, uint secondKey, float max, float temperature, float rest, float total)
+    {
+        if (measure == ConfidenceMeasure.Margin)
         {
             float e2 = 0f, oneMinus = 1f;
             if (secondKey != 0u)
@@ -259,24 +295,15 @@ public static partial class TokenSampler
                 e2 = MathF.Exp(scaled);
                 oneMinus = -Expm1(scaled);
             }
-            conf = oneMinus / total;
-            lack = (rest + e2) / total;
+            return (oneMinus / total, (rest + e2) / total);
         }
-        else
-        {
-            float e = token == top ? 1f : TokenFilter.Weight(logits[rowBase + token], max, temperature);
-            conf = e / total;
-            lack = token == top ? rest / total : 1f - conf;
-        }
-
-        if (tid != 0) return;
-        tokens[row] = token;
-        confidence[row] = conf;
-        deficit[row] = lack;
+        float e = token == top ? 1f : TokenFilter.Weight(logits[rowBase + token], max, temperature);
+        float conf = e / total;
+        return (conf, token == top ? rest / total : 1f - conf);
     }
 
     /// <summary>Pass 1's state: the largest key this thread has seen and its first index (none yet: Index = int.MaxValue).</summary>
-    private struct Largest
+    private struct Largest : ILogitVisitor<Largest>
     {
         public uint Key;
         public int Index;
@@ -291,7 +318,7 @@ public static partial class TokenSampler
     }
 
     /// <summary>Pass 3's state: Σ e over the kept tokens but the top one, and the two largest kept keys (with multiplicity).</summary>
-    private struct KeptMass
+    private struct KeptMass : ILogitVisitor<KeptMass>
     {
         public FilterThresholds Kept;
         public int Top;
@@ -318,7 +345,7 @@ public static partial class TokenSampler
     }
 
     /// <summary>The entropy pass's state: Σ p·log(p + 1e-10) over the kept tokens (see the class summary).</summary>
-    private struct EntropyTerms
+    private struct EntropyTerms : ILogitVisitor<EntropyTerms>
     {
         public FilterThresholds Kept;
         public float Max, Temperature, Total, LogTotal, Sum;
