@@ -75,10 +75,9 @@ public static class TensorCoreLinear
 
         if (splits is not null && workspace.Length < (long)splits * tokens * outFeatures && splits > 1)
             throw new ArgumentException($"{splits}-way split-K needs a workspace of {(long)splits * tokens * outFeatures} floats", nameof(workspace));
-        var (tile, split) = Plan(kernels, tokens, inFeatures, outFeatures, epilogue, kernel, workspace.Length);
+        var (tile, split) = Plan(kernels, tokens, inFeatures, outFeatures, epilogue, kernel, workspace.Length, splitAsked: splits > 1);
         int totalSteps = inFeatures / (tile is null ? TileIn : WarpGroupLinear.TileIn);
-        // A token-column tile has no split-K (its epilogue is SwiGLU's alone): a split asked for is ignored.
-        split = tile is { TokenColumns: true } ? 1 : Math.Clamp(splits ?? split, 1, totalSteps);
+        split = Math.Clamp(splits ?? split, 1, totalSteps);
         int stepsPerSplit = (totalSteps + split - 1) / split;
         split = (totalSteps + stepsPerSplit - 1) / stepsPerSplit;
 
@@ -121,8 +120,9 @@ public static class TensorCoreLinear
     /// kernel (the device has no wgmma, In is not a multiple of 64, or mma.sync was asked for), and the split-K count
     /// — never more slices than <paramref name="workspaceLength"/> floats hold partial sums for.
     /// </summary>
+    /// <param name="splitAsked">The caller asks for split-K: token-column tiles, which have none, are not chosen (and refused when forced).</param>
     private static (WarpGroupTile? Tile, int Split) Plan(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue,
-        TensorCoreKernel kernel, long workspaceLength)
+        TensorCoreKernel kernel, long workspaceLength, bool splitAsked = false)
     {
         int maxSplit = (int)Math.Clamp(workspaceLength / Math.Max(1L, (long)tokens * outFeatures), 1, MaxSplits);
         int multiprocessors = kernels.Accelerator.NumMultiprocessors;
@@ -133,11 +133,11 @@ public static class TensorCoreLinear
         }
         if (kernel.Tile is { } forced)
         {
-            if (forced.TokenColumns && epilogue != LinearEpilogue.SwiGlu)
-                throw new ArgumentException($"token-column tiles ({forced}) run only the SwiGLU epilogue, not {epilogue}", nameof(kernel));
+            if (forced.TokenColumns && (epilogue != LinearEpilogue.SwiGlu || splitAsked))
+                throw new ArgumentException($"token-column tiles ({forced}) run only the SwiGLU epilogue and no split-K; asked for {epilogue}{(splitAsked ? " with a split" : "")}", nameof(kernel));
             return (forced, forced.TokenColumns ? 1 : Math.Min(maxSplit, SplitsToFillOneWave(forced.Groups(tokens, outFeatures), multiprocessors, inFeatures)));
         }
-        return ChooseTile(tokens, inFeatures, outFeatures, epilogue, multiprocessors, maxSplit);
+        return ChooseTile(tokens, inFeatures, outFeatures, epilogue, multiprocessors, maxSplit, tokenColumns: !splitAsked);
     }
 
     /// <summary>Most split-K slices.</summary>
@@ -164,8 +164,9 @@ public static class TensorCoreLinear
     /// weighs the token-column tiles (no split), which fit a token count that 64-token rows would pad: gate+up at
     /// 320 tokens, two columns of 160.
     /// </summary>
+    /// <param name="tokenColumns">Whether the token-column tiles may be chosen (not when the caller asks for split-K).</param>
     public static (WarpGroupTile Tile, int Split) ChooseTile(int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue,
-        int multiprocessors, int maxSplit = MaxSplits)
+        int multiprocessors, int maxSplit = MaxSplits, bool tokenColumns = true)
     {
         (WarpGroupTile Tile, int Split) best = default;
         double fastest = double.PositiveInfinity;
@@ -175,7 +176,7 @@ public static class TensorCoreLinear
             double time = PredictMicroseconds(tile, split, tokens, inFeatures, outFeatures, epilogue, multiprocessors);
             if (time < fastest) (fastest, best) = (time, (tile, split));
         }
-        if (epilogue != LinearEpilogue.SwiGlu) return best;
+        if (epilogue != LinearEpilogue.SwiGlu || !tokenColumns) return best;
         foreach (var tile in WarpGroupTile.TokenColumnTiles)
         {
             double time = PredictMicroseconds(tile, 1, tokens, inFeatures, outFeatures, epilogue, multiprocessors);

@@ -156,6 +156,15 @@ public class TensorCoreLinearTests
         Assert.Equal(split, chosenSplit);
     }
 
+    /// <summary>A caller that asks for split-K gets a token-row tile: the token-column tiles have no split.</summary>
+    [Fact]
+    public void AskedSplitRulesOutTokenColumnTiles()
+    {
+        Assert.True(TensorCoreLinear.ChooseTile(320, 3584, 37888, LinearEpilogue.SwiGlu, 132).Tile.TokenColumns);
+        var (tile, _) = TensorCoreLinear.ChooseTile(320, 3584, 37888, LinearEpilogue.SwiGlu, 132, tokenColumns: false);
+        Assert.Equal(new WarpGroupTile(3, 192), tile);
+    }
+
     /// <summary>
     /// The choice runs for every product of every denoising step, so it allocates nothing (a foreach over the tiles
     /// as an interface allocated its enumerator on each call).
