@@ -52,6 +52,7 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     private readonly Layer[] _layers;
     private readonly float _eps;
     private readonly int _rowChunk;   // rows per lm_head product (TensorCoreRunState.MaxRowChunk; tests force fewer)
+    private readonly int _samplerChunks;   // chunks per sampled row (0: the sampler picks; tests fix it)
     private TensorCoreRunState? _state;
     private DeviceSampler? _sampler;
 
@@ -95,14 +96,18 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     /// <summary>Runs on an already loaded kernel set (the caller keeps the device and the kernels).</summary>
     public TensorCoreModel(DreamWeights weights, string backendName, IlgpuKernels kernels) : this(weights, backendName, kernels, null) { }
 
-    /// <summary>As the public constructor, with lm_head taking at most <paramref name="rowChunk"/> rows per product (tests of the chunking).</summary>
-    internal TensorCoreModel(DreamWeights weights, string backendName, IlgpuKernels kernels, int rowChunk) : this(weights, backendName, kernels, null, rowChunk) { }
+    /// <summary>As the public constructor, with lm_head taking at most <paramref name="rowChunk"/> rows per product and
+    /// the device sampler cutting each row into <paramref name="samplerChunks"/> chunks (tests of the chunking).</summary>
+    internal TensorCoreModel(DreamWeights weights, string backendName, IlgpuKernels kernels, int rowChunk, int samplerChunks)
+        : this(weights, backendName, kernels, null, rowChunk, samplerChunks) { }
 
     private TensorCoreModel(DreamWeights weights, string backendName, IlgpuKernels kernels, IlgpuDevice? ownedDevice,
-        int rowChunk = TensorCoreRunState.MaxRowChunk)
+        int rowChunk = TensorCoreRunState.MaxRowChunk, int samplerChunks = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rowChunk, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(samplerChunks);
         _rowChunk = rowChunk;
+        _samplerChunks = samplerChunks;
         var c = weights.Config;
         if (Supports(c) is { } reason) throw new ArgumentException($"the tensor-core model cannot run this configuration: {reason}", nameof(weights));
         Config = c;
@@ -157,7 +162,7 @@ public sealed class TensorCoreModel : ISamplingForwardModel
         Span<int> tokens, Span<double> confidence)
     {
         ForwardChecks.Validate(Config, input, rows, (long)rows.Length * Config.VocabSize);
-        var sampler = _sampler ??= new DeviceSampler(_kernels, Config.VocabSize);
+        var sampler = _sampler ??= new DeviceSampler(_kernels, Config.VocabSize, _samplerChunks);
         sampler.Begin(request, rows.Length, uniforms);
         Run(input, rows, default, sampler, copyLogits: false);
         sampler.Download(tokens, confidence);
@@ -170,7 +175,7 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     {
         ForwardChecks.Validate(Config, input, rows, (long)rows.Length * Config.VocabSize);
         DeviceSampler.CheckReveal(input, positions, rows, revealCounts);
-        var sampler = _sampler ??= new DeviceSampler(_kernels, Config.VocabSize);
+        var sampler = _sampler ??= new DeviceSampler(_kernels, Config.VocabSize, _samplerChunks);
         sampler.Begin(request, rows.Length, uniforms);
         sampler.PrepareReveal(positions, rowStart, revealCounts);
         var s = Run(input, rows, default, sampler, copyLogits: false);
