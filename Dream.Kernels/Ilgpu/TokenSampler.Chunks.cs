@@ -176,7 +176,7 @@ public static partial class TokenSampler
             // The draw's weights: every positive e, the top token's (exp 0 = 1) included.
             for (int j = start + tid; j < end; j += Group.DimX)
             {
-                float e = TokenFilter.Weight(logits[rowBase + j], max, temperature);
+                float e = DrawWeight(logits, rowBase, j, KeepAll, max, temperature);
                 if (!(e > 0f)) continue;
                 draw += e;
                 last = j;

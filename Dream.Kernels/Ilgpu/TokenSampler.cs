@@ -234,9 +234,7 @@ public static partial class TokenSampler
         int lastPositive = -1;
         for (int j = from; j < to; j++)
         {
-            float l = logits[rowBase + j];
-            if (!kept.Keeps(TokenFilter.Key(l), j)) continue;
-            float e = TokenFilter.Weight(l, max, temperature);
+            float e = DrawWeight(logits, rowBase, j, kept, max, temperature);
             if (!(e > 0f)) continue;
             local += e;
             lastPositive = j;
@@ -260,9 +258,7 @@ public static partial class TokenSampler
             int found = lastPositive;
             for (int j = from; j < to; j++)
             {
-                float l = logits[rowBase + j];
-                if (!kept.Keeps(TokenFilter.Key(l), j)) continue;
-                float e = TokenFilter.Weight(l, max, temperature);
+                float e = DrawWeight(logits, rowBase, j, kept, max, temperature);
                 if (!(e > 0f)) continue;
                 cumulative += e;
                 if (cumulative > target)
@@ -277,6 +273,13 @@ public static partial class TokenSampler
         int token = target < sum ? chosen[0] : lastInRange;
         Group.Barrier();
         return token;
+    }
+
+    /// <summary>Token j's weight in the draw: e = exp((l − max)/T) when the filter keeps it, else 0.</summary>
+    private static float DrawWeight(ArrayView<float> logits, long rowBase, int j, FilterThresholds kept, float max, float temperature)
+    {
+        float l = logits[rowBase + j];
+        return kept.Keeps(TokenFilter.Key(l), j) ? TokenFilter.Weight(l, max, temperature) : 0f;
     }
 
     /// <summary>
