@@ -10,7 +10,8 @@ namespace Dream.Bench;
 /// `attention [--device cuda|opencl|ilgpu-cpu] [--quick]`: checks <see cref="FlashAttention"/> on the device, then
 /// times it at Dream 7B's attention shape (B = 1, H = 28, Hkv = 4, Dh = 128) for T = 256, 512, 1024, 2048.
 /// Check: random bf16 cases (pads, T around the 64-token blocks, GQA groups, a 7B-shaped case with pads) against
-/// Dream.Reference.Attention in float64, and at T = 1024 and 2048 the tensor-core kernel against the portable one.
+/// Dream.Reference.Attention in float64, and at T = 1024 and 2048 the tensor-core kernel against the portable one;
+/// on an H100/H200 both tensor-core kernels (wgmma and mma.sync) are checked and timed.
 /// A case passes when max |Δ| ≤ 2^-8·|ref| + 2^-7·max|v| elementwise: bf16 output rounding (unit roundoff 2^-8),
 /// P rounded to bf16 (2^-8·max|v|) and as much again for float32, exp and tensor-core accumulation, which are
 /// ~1e-5 in practice. Pad query rows must be exactly +0. Exit code 1 when any case fails.
@@ -38,7 +39,10 @@ public static class AttentionBench
         Trace.Listeners.Add(new ConsoleTraceListener(useErrorStream: true));
         using var device = IlgpuDevice.Create(kind);
         var kernels = new FlashAttention.Kernels(device.Accelerator);
-        Console.WriteLine($"device: {device.Kind}, {device.Name}; tensor-core kernel {(kernels.HasTensorCoreKernel ? "loaded" : "not available (portable kernel only)")}");
+        Console.WriteLine($"device: {device.Kind}, {device.Name}; tensor-core kernel {(kernels.HasWarpGroupKernel ? "loaded (wgmma, and mma.sync for comparison)" : kernels.HasTensorCoreKernel ? "loaded (mma.sync)" : "not available (portable kernel only)")}");
+        // On an H100/H200 the mma.sync kernel runs beside the warp-group kernel: checked against it at the largest
+        // shapes and timed in the same table.
+        var mmaSync = kernels.HasWarpGroupKernel ? new FlashAttention.Kernels(device.Accelerator, warpGroup: false) : null;
 
         bool ok = true;
         var random = new Random(20240607);
@@ -51,12 +55,19 @@ public static class AttentionBench
         if (kernels.HasTensorCoreKernel && !quick)
             foreach (int tokens in new[] { 1024, 2048 })
                 ok &= Check(device.Accelerator, kernels, new Shape(1, tokens, 28, 4, 128, true), random, ++number, againstPortable: true);
+        if (mmaSync is not null)
+            foreach (var shape in CheckShapes(random, quick).Where(s => s.HeadDim == 128).Take(6))
+                ok &= Check(device.Accelerator, mmaSync, shape, random, ++number, againstPortable: false);
 
         Console.WriteLine();
         Console.WriteLine("| T | B | H | Hkv | Dh | kernel | ms | TFLOP/s (4·T²·H·Dh) |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (int tokens in quick ? new[] { 64, 128 } : new[] { 256, 512, 1024, 2048 })
-            Time(device.Accelerator, kernels, new Shape(1, tokens, quick ? 4 : 28, quick ? 1 : 4, 128, false), random);
+        {
+            var shape = new Shape(1, tokens, quick ? 4 : 28, quick ? 1 : 4, 128, false);
+            Time(device.Accelerator, kernels, shape, random);
+            if (mmaSync is not null) Time(device.Accelerator, mmaSync, shape, random);
+        }
 
         Console.WriteLine();
         Console.WriteLine(ok ? "attention check: PASS" : "attention check: FAIL");
@@ -119,7 +130,7 @@ public static class AttentionBench
         }
         bool pass = worstExcess <= 0 && padRowsZero;
         Console.WriteLine($"| {number} | {s.Batch} | {s.Tokens} | {s.Heads} | {s.KvHeads} | {s.HeadDim} | {isReal.Count(r => r == 0)} | " +
-                          $"{(tensorCores ? "tensor cores" : "portable")} | {(againstPortable ? "portable kernel" : "reference (f64)")} | {worst:E2} | {allowedAtWorst:E2} | " +
+                          $"{KernelName(kernels, tensorCores)} | {(againstPortable ? "portable kernel" : "reference (f64)")} | {worst:E2} | {allowedAtWorst:E2} | " +
                           $"{(pass ? "PASS" : padRowsZero ? "FAIL" : "FAIL (pad row not +0)")} |");
         return pass;
     }
@@ -151,8 +162,11 @@ public static class AttentionBench
         }
         double ms = seconds / iterations * 1e3;
         double flops = 4.0 * s.Batch * s.Tokens * s.Tokens * s.Heads * s.HeadDim;
-        Console.WriteLine($"| {s.Tokens} | {s.Batch} | {s.Heads} | {s.KvHeads} | {s.HeadDim} | {(tensorCores ? "tensor cores" : "portable")} | {ms:F3} | {flops / (ms * 1e-3) / 1e12:F1} |");
+        Console.WriteLine($"| {s.Tokens} | {s.Batch} | {s.Heads} | {s.KvHeads} | {s.HeadDim} | {KernelName(kernels, tensorCores)} | {ms:F3} | {flops / (ms * 1e-3) / 1e12:F1} |");
     }
+
+    private static string KernelName(FlashAttention.Kernels kernels, bool tensorCores) =>
+        !tensorCores ? "portable" : kernels.HasWarpGroupKernel ? "wgmma" : "mma.sync";
 
     /// <summary>Pads: none, or a left-padded prefix (as a batch of prompts is padded) plus a few scattered pads; now and then a fully padded batch row.</summary>
     private static int[] PadMask(Random random, Shape s)

@@ -1,12 +1,14 @@
 namespace Dream.Kernels.Ilgpu;
 
 /// <summary>
-/// The unrolled PTX of <see cref="FlashAttention.KernelTensorCore"/>. ILGPU 1.5.3 neither unrolls loops nor keeps
+/// The unrolled PTX of <see cref="FlashAttention.KernelTensorCore"/> and <see cref="FlashAttention.KernelWarpGroup"/>. ILGPU 1.5.3 neither unrolls loops nor keeps
 /// arrays in registers, and inline assembly must be a constant string, so every fragment, accumulator and mma is
 /// written out by name. The blocks follow one rule each (stated in its summary); lane l, g = l / 4, t = l mod 4.
 /// mma.m16n8k16 fragments: A a0 = [g][2t..2t+1], a1 = [g+8][2t..], a2 = [g][2t+8..], a3 = [g+8][2t+8..];
 /// B b0 = [2t..2t+1][g], b1 = [2t+8..][g]; C/D d0, d1 = [g][2t, 2t+1], d2, d3 = [g+8][2t, 2t+1].
-/// Accumulator tile n of S (keys 8n..8n+7) is sacc4n..4n+3, of O (dims 8n..8n+7) oacc4n..4n+3.
+/// Accumulator tile n of S (keys 8n..8n+7) is sacc4n..4n+3, of O (dims 8n..8n+7) oacc4n..4n+3. wgmma's m64nN
+/// accumulators put warp w of the warp group on rows 16w..16w+15 in exactly this layout, which is why the masking,
+/// softmax and store blocks serve both kernels.
 /// </summary>
 public static partial class FlashAttention
 {
@@ -457,6 +459,50 @@ public static partial class FlashAttention
         fma.rn.f32 vhi, oacc59, inv, 0f00000000; cvt.rn.bf16x2.f32 w, vhi, vlo; @pinside st.global.b32 [%0+224], w;
         fma.rn.f32 vlo, oacc62, inv, 0f00000000; fma.rn.f32 vhi, oacc63, inv, 0f00000000;
         cvt.rn.bf16x2.f32 w, vhi, vlo; @pinside st.global.b32 [%0+240], w;
+        }
+        """;
+
+    // The two products of the warp-group kernel (FlashAttention.WarpGroup.cs); every other block above serves both kernels.
+
+    /// <summary>S = Q·Kᵀ for the warp group's 64 query rows × 64 keys on the warp-group tensor cores: eight `wgmma.m64n64k16` over Dh = 128, both operands read from shared memory through descriptors — %0 the Q tile's, %1 the K tile's (K-major, 128-byte swizzle, two 64-wide slabs 8 KB apart: k16 step kk is slab kk / 4, 32·(kk mod 4) bytes in, so the descriptor grows by 512·(kk / 4) + 2·(kk mod 4)). The first product overwrites S (scale-d false: wgz), the rest accumulate; the block waits for all eight. The accumulators land in the mma.sync layout the rest of the kernel reads: sacc4n..4n+3 hold key tile n (keys 8n..8n+7) of rows g and g + 8 of the warp's 16.</summary>
+    private const string ScoresWarpGroup = """
+        {
+        .reg .b64 qd, kd;
+        wgmma.fence.sync.aligned;
+        wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {sacc0,sacc1,sacc2,sacc3,sacc4,sacc5,sacc6,sacc7,sacc8,sacc9,sacc10,sacc11,sacc12,sacc13,sacc14,sacc15,sacc16,sacc17,sacc18,sacc19,sacc20,sacc21,sacc22,sacc23,sacc24,sacc25,sacc26,sacc27,sacc28,sacc29,sacc30,sacc31}, %0, %1, wgz, 1, 1, 0, 0;
+        add.s64 qd, %0, 2; add.s64 kd, %1, 2;
+        wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {sacc0,sacc1,sacc2,sacc3,sacc4,sacc5,sacc6,sacc7,sacc8,sacc9,sacc10,sacc11,sacc12,sacc13,sacc14,sacc15,sacc16,sacc17,sacc18,sacc19,sacc20,sacc21,sacc22,sacc23,sacc24,sacc25,sacc26,sacc27,sacc28,sacc29,sacc30,sacc31}, qd, kd, wgp, 1, 1, 0, 0;
+        add.s64 qd, %0, 4; add.s64 kd, %1, 4;
+        wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {sacc0,sacc1,sacc2,sacc3,sacc4,sacc5,sacc6,sacc7,sacc8,sacc9,sacc10,sacc11,sacc12,sacc13,sacc14,sacc15,sacc16,sacc17,sacc18,sacc19,sacc20,sacc21,sacc22,sacc23,sacc24,sacc25,sacc26,sacc27,sacc28,sacc29,sacc30,sacc31}, qd, kd, wgp, 1, 1, 0, 0;
+        add.s64 qd, %0, 6; add.s64 kd, %1, 6;
+        wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {sacc0,sacc1,sacc2,sacc3,sacc4,sacc5,sacc6,sacc7,sacc8,sacc9,sacc10,sacc11,sacc12,sacc13,sacc14,sacc15,sacc16,sacc17,sacc18,sacc19,sacc20,sacc21,sacc22,sacc23,sacc24,sacc25,sacc26,sacc27,sacc28,sacc29,sacc30,sacc31}, qd, kd, wgp, 1, 1, 0, 0;
+        add.s64 qd, %0, 512; add.s64 kd, %1, 512;
+        wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {sacc0,sacc1,sacc2,sacc3,sacc4,sacc5,sacc6,sacc7,sacc8,sacc9,sacc10,sacc11,sacc12,sacc13,sacc14,sacc15,sacc16,sacc17,sacc18,sacc19,sacc20,sacc21,sacc22,sacc23,sacc24,sacc25,sacc26,sacc27,sacc28,sacc29,sacc30,sacc31}, qd, kd, wgp, 1, 1, 0, 0;
+        add.s64 qd, %0, 514; add.s64 kd, %1, 514;
+        wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {sacc0,sacc1,sacc2,sacc3,sacc4,sacc5,sacc6,sacc7,sacc8,sacc9,sacc10,sacc11,sacc12,sacc13,sacc14,sacc15,sacc16,sacc17,sacc18,sacc19,sacc20,sacc21,sacc22,sacc23,sacc24,sacc25,sacc26,sacc27,sacc28,sacc29,sacc30,sacc31}, qd, kd, wgp, 1, 1, 0, 0;
+        add.s64 qd, %0, 516; add.s64 kd, %1, 516;
+        wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {sacc0,sacc1,sacc2,sacc3,sacc4,sacc5,sacc6,sacc7,sacc8,sacc9,sacc10,sacc11,sacc12,sacc13,sacc14,sacc15,sacc16,sacc17,sacc18,sacc19,sacc20,sacc21,sacc22,sacc23,sacc24,sacc25,sacc26,sacc27,sacc28,sacc29,sacc30,sacc31}, qd, kd, wgp, 1, 1, 0, 0;
+        add.s64 qd, %0, 518; add.s64 kd, %1, 518;
+        wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {sacc0,sacc1,sacc2,sacc3,sacc4,sacc5,sacc6,sacc7,sacc8,sacc9,sacc10,sacc11,sacc12,sacc13,sacc14,sacc15,sacc16,sacc17,sacc18,sacc19,sacc20,sacc21,sacc22,sacc23,sacc24,sacc25,sacc26,sacc27,sacc28,sacc29,sacc30,sacc31}, qd, kd, wgp, 1, 1, 0, 0;
+        wgmma.commit_group.sync.aligned;
+        wgmma.wait_group.sync.aligned 0;
+        }
+        """;
+
+    /// <summary>O += P·V for the warp group's 64 rows × 128 dims: four `wgmma.m64n128k16`, one per 16 keys, with A = P from registers (pbf4kk..4kk+3: wgmma's register fragment of A is mma.sync's, so OnlineSoftmax's packing serves both) and B = the V tile read in place through descriptor %0 — V is stored [keys, Dh], Dh contiguous, which for B (K = keys, N = dims) is N-major: transposed (imm-trans-b = 1), two 64-dim slabs 8 KB apart (the leading byte offset), 8-key atoms 1 KB apart (the stride byte offset); k16 step kk starts 16 keys = 2 KB further (+128 in the descriptor).</summary>
+    private const string AccumulateValuesWarpGroup = """
+        {
+        .reg .b64 vd;
+        wgmma.fence.sync.aligned;
+        wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {oacc0,oacc1,oacc2,oacc3,oacc4,oacc5,oacc6,oacc7,oacc8,oacc9,oacc10,oacc11,oacc12,oacc13,oacc14,oacc15,oacc16,oacc17,oacc18,oacc19,oacc20,oacc21,oacc22,oacc23,oacc24,oacc25,oacc26,oacc27,oacc28,oacc29,oacc30,oacc31,oacc32,oacc33,oacc34,oacc35,oacc36,oacc37,oacc38,oacc39,oacc40,oacc41,oacc42,oacc43,oacc44,oacc45,oacc46,oacc47,oacc48,oacc49,oacc50,oacc51,oacc52,oacc53,oacc54,oacc55,oacc56,oacc57,oacc58,oacc59,oacc60,oacc61,oacc62,oacc63}, {pbf0,pbf1,pbf2,pbf3}, %0, wgp, 1, 1, 1;
+        add.s64 vd, %0, 128;
+        wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {oacc0,oacc1,oacc2,oacc3,oacc4,oacc5,oacc6,oacc7,oacc8,oacc9,oacc10,oacc11,oacc12,oacc13,oacc14,oacc15,oacc16,oacc17,oacc18,oacc19,oacc20,oacc21,oacc22,oacc23,oacc24,oacc25,oacc26,oacc27,oacc28,oacc29,oacc30,oacc31,oacc32,oacc33,oacc34,oacc35,oacc36,oacc37,oacc38,oacc39,oacc40,oacc41,oacc42,oacc43,oacc44,oacc45,oacc46,oacc47,oacc48,oacc49,oacc50,oacc51,oacc52,oacc53,oacc54,oacc55,oacc56,oacc57,oacc58,oacc59,oacc60,oacc61,oacc62,oacc63}, {pbf4,pbf5,pbf6,pbf7}, vd, wgp, 1, 1, 1;
+        add.s64 vd, %0, 256;
+        wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {oacc0,oacc1,oacc2,oacc3,oacc4,oacc5,oacc6,oacc7,oacc8,oacc9,oacc10,oacc11,oacc12,oacc13,oacc14,oacc15,oacc16,oacc17,oacc18,oacc19,oacc20,oacc21,oacc22,oacc23,oacc24,oacc25,oacc26,oacc27,oacc28,oacc29,oacc30,oacc31,oacc32,oacc33,oacc34,oacc35,oacc36,oacc37,oacc38,oacc39,oacc40,oacc41,oacc42,oacc43,oacc44,oacc45,oacc46,oacc47,oacc48,oacc49,oacc50,oacc51,oacc52,oacc53,oacc54,oacc55,oacc56,oacc57,oacc58,oacc59,oacc60,oacc61,oacc62,oacc63}, {pbf8,pbf9,pbf10,pbf11}, vd, wgp, 1, 1, 1;
+        add.s64 vd, %0, 384;
+        wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {oacc0,oacc1,oacc2,oacc3,oacc4,oacc5,oacc6,oacc7,oacc8,oacc9,oacc10,oacc11,oacc12,oacc13,oacc14,oacc15,oacc16,oacc17,oacc18,oacc19,oacc20,oacc21,oacc22,oacc23,oacc24,oacc25,oacc26,oacc27,oacc28,oacc29,oacc30,oacc31,oacc32,oacc33,oacc34,oacc35,oacc36,oacc37,oacc38,oacc39,oacc40,oacc41,oacc42,oacc43,oacc44,oacc45,oacc46,oacc47,oacc48,oacc49,oacc50,oacc51,oacc52,oacc53,oacc54,oacc55,oacc56,oacc57,oacc58,oacc59,oacc60,oacc61,oacc62,oacc63}, {pbf12,pbf13,pbf14,pbf15}, vd, wgp, 1, 1, 1;
+        wgmma.commit_group.sync.aligned;
+        wgmma.wait_group.sync.aligned 0;
         }
         """;
 }

@@ -13,8 +13,10 @@ namespace Dream.Kernels.Ilgpu;
 /// Inputs and the output are bf16 bits; scores, softmax and the weighted sum are float32; the output is rounded to
 /// bf16 (nearest, ties to even).
 ///
-/// Two kernels, chosen on the host:
-/// - <see cref="KernelTensorCore"/> (CUDA, Dh = 128): one group of 4 warps per (batch row, head, block of 64
+/// Three kernels, chosen on the host:
+/// - <see cref="KernelWarpGroup"/> (H100/H200, Dh = 128): the next kernel's algorithm on Hopper's warp-group tensor
+///   cores (`wgmma` reading Q, K and V from swizzled shared memory; FlashAttention.WarpGroup.cs).
+/// - <see cref="KernelTensorCore"/> (other CUDA devices, Dh = 128): one group of 4 warps per (batch row, head, block of 64
 ///   queries). Each warp owns 16 query rows; their Q fragments stay in registers. The group walks the keys in
 ///   blocks of 64: K and V tiles arrive by cp.async in padded shared memory, S = Q·Kᵀ and O += P·V run on the
 ///   tensor cores (mma.sync m16n8k16 bf16, f32 accumulators), with an online softmax (running max and sum) in
@@ -57,19 +59,32 @@ public static partial class FlashAttention
         /// <summary>Threads per group of the portable kernel: a power of two, at most the device's limit and <see cref="MaxPortableGroup"/>.</summary>
         public int PortableGroupSize { get; }
 
-        /// <summary>Whether this accelerator runs the tensor-core kernel (CUDA).</summary>
+        /// <summary>Whether this accelerator runs a tensor-core kernel (CUDA).</summary>
         public bool HasTensorCoreKernel => TensorCore is not null;
+
+        /// <summary>Whether Dh = 128 attention runs the warp-group kernel (an H100/H200, unless the caller turned it off).</summary>
+        public bool HasWarpGroupKernel => WarpGroup is not null;
 
         internal readonly Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<int>, ArrayView<ushort>, int, int, int, int, int, int, float> Portable;
         internal readonly Action<KernelConfig, ArrayView<int>, long, long, long, long, int, int, int, int, int, float>? TensorCore;
+        internal readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, long, long, long, long, int, int, int, int, int, float>? WarpGroup;
 
-        public Kernels(Accelerator accelerator)
+        /// <param name="accelerator">The device.</param>
+        /// <param name="warpGroup">Whether to load the warp-group kernel where the device has it (false: the mma.sync kernel runs instead — for comparing the two).</param>
+        public Kernels(Accelerator accelerator, bool warpGroup = true)
         {
             Accelerator = accelerator;
             PortableGroupSize = IlgpuKernels.PowerOfTwoAtMost(Math.Min(accelerator.MaxNumThreadsPerGroup, MaxPortableGroup));
             Portable = accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<int>, ArrayView<ushort>, int, int, int, int, int, int, float>(KernelPortable);
             if (accelerator.AcceleratorType == AcceleratorType.Cuda)
                 TensorCore = accelerator.LoadStreamKernel<ArrayView<int>, long, long, long, long, int, int, int, int, int, float>(KernelTensorCore);
+            if (warpGroup && HopperKernelLoader.Supports(accelerator) && accelerator is CudaAccelerator cuda)
+            {
+                // Loaded once per accelerator and released with it, like the kernels above.
+                var kernel = HopperKernelLoader.Load(cuda, WarpGroupMethod);
+                HopperKernelLoader.AllowDynamicSharedMemory(kernel, WarpGroupSharedBytes);
+                WarpGroup = kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, ArrayView<int>, long, long, long, long, int, int, int, int, int, float>>();
+            }
         }
     }
 
@@ -78,7 +93,10 @@ public static partial class FlashAttention
     [
         (typeof(FlashAttention).GetMethod(nameof(KernelPortable), BindingFlags.Static | BindingFlags.NonPublic)!, true),
         (typeof(FlashAttention).GetMethod(nameof(KernelTensorCore), BindingFlags.Static | BindingFlags.NonPublic)!, false),
+        (WarpGroupMethod, false),
     ];
+
+    private static MethodInfo WarpGroupMethod => typeof(FlashAttention).GetMethod(nameof(KernelWarpGroup), BindingFlags.Static | BindingFlags.NonPublic)!;
 
     /// <param name="q">bf16 [B·T, ≥ H·Dh] with row stride <paramref name="qStride"/>: q[(b·T + t)·qStride + h·Dh + d] (may sit inside a fused QKV buffer).</param>
     /// <param name="k">bf16 [B·T, ≥ Hkv·Dh] with row stride <paramref name="kvStride"/>.</param>
@@ -96,6 +114,13 @@ public static partial class FlashAttention
         {
             float scaleLog2 = (float)(1.0 / Math.Sqrt(headDim) * 1.4426950408889634);
             int queryBlocks = (tokens + BlockQueries - 1) / BlockQueries;
+            if (kernels.WarpGroup is { } warpGroup)
+            {
+                var wgConfig = new KernelConfig(batch * heads * queryBlocks, TensorCoreThreads, SharedMemoryConfig.RequestDynamic<byte>(WarpGroupSharedBytes));
+                warpGroup(kernels.Accelerator.DefaultStream, wgConfig, isReal, Ptx.DeviceAddress(q), Ptx.DeviceAddress(k), Ptx.DeviceAddress(v), Ptx.DeviceAddress(output),
+                    qStride, kvStride, tokens, heads, kvHeads, scaleLog2);
+                return;
+            }
             var config = new KernelConfig(batch * heads * queryBlocks, TensorCoreThreads, SharedMemoryConfig.RequestDynamic<Int4>(TensorCoreSharedBytes / 16));
             kernels.TensorCore!(config, isReal, Ptx.DeviceAddress(q), Ptx.DeviceAddress(k), Ptx.DeviceAddress(v), Ptx.DeviceAddress(output),
                 qStride, kvStride, tokens, heads, kvHeads, scaleLog2);

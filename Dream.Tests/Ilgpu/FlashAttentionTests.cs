@@ -14,10 +14,11 @@ namespace Dream.Tests.Ilgpu;
 /// groups, head dims 128 (the tensor-core kernel on CUDA) and small even ones, q/k/v either in one fused QKV buffer
 /// or in separate buffers with padded row strides, and pads anywhere (pad query rows must be exactly +0).
 /// On ilgpu-cpu and OpenCL this tests the portable kernel; with DREAM_TEST_DEVICE=cuda, the Dh = 128 cases run
-/// the tensor-core kernel.
+/// a tensor-core kernel — on an H100/H200 each case draws which: the warp-group (wgmma) kernel or, from a kernel set
+/// loaded without it, the mma.sync kernel.
 /// Tolerance per output element, u = 2^-24:
 /// - float32 part, as in <see cref="AttentionTests"/>: a score is off by δ = 2γ'_Dh·scale·Σ|q·k| + 2u·|score|, where
-///   γ' uses u for the portable kernel and 4u for the tensor cores (their accumulation order and rounding are
+///   γ' uses u for the portable kernel and 4u for the tensor cores (either kind) (their accumulation order and rounding are
 ///   not specified); the max and each exp(s − max) then carry 2δ, the exp itself ε_exp = 2^-21 + 4·max|score|·2^-23
 ///   (ex2.approx and the rounding of its scaled argument), the sum of T weights γ_T, the division or reciprocal
 ///   and multiply 6u: E = max|v|·(4δ + 2ε_exp + 2γ_T + 6u).
@@ -31,8 +32,10 @@ namespace Dream.Tests.Ilgpu;
 public class FlashAttentionTests
 {
     private static readonly Lazy<FlashAttention.Kernels> Flash = new(() => new FlashAttention.Kernels(IlgpuTestDevice.Kernels.Accelerator));
+    private static readonly Lazy<FlashAttention.Kernels> FlashMmaSync = new(() => new FlashAttention.Kernels(IlgpuTestDevice.Kernels.Accelerator, warpGroup: false));
 
-    public sealed record Case(int Batch, int Tokens, int KvHeads, int Group, int HeadDim, bool Fused, bool Padded, int Seed);
+    /// <param name="MmaSync">Run the kernel set loaded without the warp-group kernel (the same kernels where the device has none).</param>
+    public sealed record Case(int Batch, int Tokens, int KvHeads, int Group, int HeadDim, bool Fused, bool Padded, bool MmaSync, int Seed);
 
     /// <summary>Longest T drawn: past one 64-key block on the simulator (which is slow), several blocks on a GPU.</summary>
     private static int MaxTokens => IlgpuTestDevice.Kind == IlgpuDevice.Cpu ? 70 : 300;
@@ -42,10 +45,11 @@ public class FlashAttentionTests
          from tokens in Gen.Frequency((1, Gen.Constant(1)), (1, Gen.Elements(63, 64, 65)), (3, Gen.Choose(2, MaxTokens)))
          from kvHeads in Size(2) from perKv in Size(3)
          from dh in Gen.Frequency((1, Gen.Constant(FlashAttention.TensorCoreHeadDim)), (1, EvenSize(12)))
-         from fused in Gen.Elements(false, true) from padded in Gen.Elements(false, true) from seed in Seed
-         select new Case(batch, tokens, kvHeads, perKv, dh, fused, padded, seed)).ToArbitrary();
+         from fused in Gen.Elements(false, true) from padded in Gen.Elements(false, true)
+         from mmaSync in Gen.Elements(false, true) from seed in Seed
+         select new Case(batch, tokens, kvHeads, perKv, dh, fused, padded, mmaSync, seed)).ToArbitrary();
 
-    [IlgpuProperty(MaxTest = 20)]
+    [IlgpuProperty(MaxTest = 30)]
     public Property FlashAttentionMatchesReference() => Prop.ForAll(Cases, c =>
     {
         var random = new Random(c.Seed);
@@ -82,8 +86,9 @@ public class FlashAttentionTests
         ArrayView<ushort> qView = qBuffer.View;
         ArrayView<ushort> kView = c.Fused ? qView.SubView(kOffset, qView.Length - kOffset) : kBuffer!.View;
         ArrayView<ushort> vView = c.Fused ? qView.SubView(vOffset, qView.Length - vOffset) : vBuffer!.View;
-        bool tensorCores = FlashAttention.UsesTensorCores(Flash.Value, qView, kView, vView, qStride, kvStride, dh);
-        FlashAttention.Forward(Flash.Value, qView, kView, vView, qStride, kvStride, realBuffer.View, outBuffer.View,
+        var kernels = c.MmaSync ? FlashMmaSync.Value : Flash.Value;
+        bool tensorCores = FlashAttention.UsesTensorCores(kernels, qView, kView, vView, qStride, kvStride, dh);
+        FlashAttention.Forward(kernels, qView, kView, vView, qStride, kvStride, realBuffer.View, outBuffer.View,
             c.Batch, c.Tokens, heads, c.KvHeads, dh);
         var bits = new ushort[n * qWidth];
         acc.Synchronize();
@@ -94,7 +99,7 @@ public class FlashAttentionTests
         double epsExp = Math.Pow(2, -21) + 4 * maxScore * Math.Pow(2, -23);
         double maxV = v.Length == 0 ? 0 : v.Max(Math.Abs), bf16 = Math.Pow(2, -8);
         double f32 = maxV * (4 * delta + 2 * epsExp + 2 * Gamma(c.Tokens) + 6 * U) + (tensorCores ? bf16 * maxV : 0);
-        string what = $"{c} ({(tensorCores ? "tensor cores" : "portable")})";
+        string what = $"{c} ({(!tensorCores ? "portable" : kernels.HasWarpGroupKernel ? "wgmma" : "mma.sync")})";
         Close(what, actual, expected.Select(e => (float)e).ToArray(), i => 1e-30 + bf16 * Math.Abs(expected[i]) + (1 + bf16) * f32);
         for (int t = 0; t < n; t++)
             if (isReal[t] == 0)

@@ -150,6 +150,32 @@ public class KernelCompileTests
     }
 
     /// <summary>
+    /// The Hopper attention kernel (FlashAttention.KernelWarpGroup), retargeted to sm_90a: per key block eight
+    /// `wgmma.m64n64k16` for S (the first overwrites, scale-d false) and four `wgmma.m64n128k16` for O with A from
+    /// registers and B transposed (imm-trans-b = 1), each batch fenced and waited for; a proxy fence after each of
+    /// the loop's two waits for copies; no ldmatrix and no mma.sync; four cp.async (the swizzled tile copy's loop inlined
+    /// for Q, K, V and the next K); no local memory in the key loop (from the first wait for copies to the store of
+    /// the first row).
+    /// </summary>
+    [Fact]
+    public void WarpGroupAttentionRetargetsAndKeepsItsTilesInRegisters()
+    {
+        string ptx = WrittenOut("FlashAttention.KernelWarpGroup", HopperKernelLoader.Retarget(Ptx("Ilgpu.FlashAttention.KernelWarpGroup")));
+        Assert.Contains(".target sm_90a", ptx);
+        Assert.Equal(8, CountOf(ptx, "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16"));
+        Assert.Equal(1, CountOf(ptx, ", wgz, 1, 1, 0, 0;"));
+        Assert.Equal(4, CountOf(ptx, "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16"));
+        Assert.Equal(4, CountOf(ptx, ", wgp, 1, 1, 1;"));
+        Assert.Equal(2, CountOf(ptx, "wgmma.fence.sync.aligned;"));
+        Assert.Equal(2, CountOf(ptx, "wgmma.wait_group.sync.aligned 0;"));
+        Assert.Equal(2, CountOf(ptx, "fence.proxy.async.shared::cta;"));
+        Assert.Equal(0, CountOf(ptx, "ldmatrix"));
+        Assert.Equal(0, CountOf(ptx, "mma.sync"));
+        Assert.Equal(4, CountOf(ptx, "cp.async.cg.shared.global"));
+        MainLoopStaysInRegisters(ptx, "cp.async.wait_group 0", "shfl.sync.bfly.b32 t, rsum0");
+    }
+
+    /// <summary>
     /// The device sampler's three full passes over a logits row (largest logit, kept mass, entropy) keep their
     /// running state — small structs — in registers and issue the four loads of each quad together: three times in
     /// the PTX, four f32 global loads within ten lines with no branch among them; no local memory anywhere.

@@ -1,0 +1,155 @@
+using ILGPU;
+using ILGPU.Runtime.Cuda;
+
+namespace Dream.Kernels.Ilgpu;
+
+/// <summary>
+/// The third attention kernel: <see cref="KernelTensorCore"/>'s algorithm on Hopper's warp-group tensor cores
+/// (`wgmma`, H100/H200 only, loaded through <see cref="HopperKernelLoader"/>).
+///
+/// Why: the mma.sync kernel feeds every multiply through ldmatrix — each warp reads its own copy of every K and V
+/// fragment from shared memory, 64 ldmatrix.x4 per 128 mma — and at 2048 tokens it ran at about 200 TFLOP/s
+/// (docs/benchmarks.md). A `wgmma` reads its shared-memory operands once per warp group, straight from the tile,
+/// with no operand registers: S = Q·Kᵀ is eight `m64n64k16` with both Q and K in shared memory, and O += P·V four
+/// `m64n128k16` with P from registers (the bf16 pairs the online softmax packs are already wgmma's A fragment) and
+/// V read in place as an N-major (transposed) operand.
+///
+/// Same decomposition as the mma.sync kernel — one group of 128 threads (one warp group) per (batch row, head,
+/// block of 64 queries), keys in blocks of 64, warp w on query rows 16w..16w+15 — and the same masking, online
+/// softmax (running max and sum, P rounded to bf16) and output rounding: wgmma's accumulators for warp w sit in
+/// mma.sync's m16n8 layout, so those PTX blocks are shared (FlashAttention.Ptx.cs). Only where the operands live
+/// changes: three 16 KB tiles — Q (loaded once), K and V — each [64 rows, 128 dims] as two 64-dim slabs in the
+/// 128-byte swizzle wgmma reads (16-byte chunk c of row r at r·128 + 16·(c ⊕ r mod 8), slabs 1 KB-aligned).
+/// The copies are per-thread cp.async, as before; their writes go through the generic proxy and wgmma reads
+/// through the async proxy, so every wait for copies is followed by `fence.proxy.async` before the barrier.
+/// </summary>
+public static partial class FlashAttention
+{
+    /// <summary>Bytes of one swizzled [64, 128] bf16 tile: two slabs of 64 rows × 128 bytes.</summary>
+    private const int SwizzledTileBytes = 2 * SlabBytes;
+
+    /// <summary>Bytes of one 64-dim slab of a tile (64 rows of 128 bytes); the second slab follows the first.</summary>
+    private const int SlabBytes = 64 * 128;
+
+    /// <summary>Dynamic shared memory of the warp-group kernel: Q, K and V tiles and 1 KB to align them to the swizzle atom (50,176 bytes: above 48 KB, so the loader raises the limit).</summary>
+    public const int WarpGroupSharedBytes = 3 * SwizzledTileBytes + 1024;
+
+    /// <summary>
+    /// The constant half of a K-major descriptor (Q and K: A and B of S = Q·Kᵀ): 128-byte swizzle (mode 1, bits
+    /// 62–63), 1 KB between 8-row atoms (stride byte offset 1024 ≫ 4 = 64, bits 32–45), leading byte offset unused
+    /// by swizzled K-major layouts (1, bits 16–29). The start address ≫ 4 goes in bits 0–13.
+    /// </summary>
+    private const long RowMajorDescriptor = (1L << 62) | (64L << 32) | (1L << 16);
+
+    /// <summary>
+    /// The constant half of V's descriptor as B of O += P·V, N-major (dims contiguous): 128-byte swizzle, 1 KB
+    /// between 8-key atoms along K (stride byte offset 64), and the second 64-dim slab 8 KB after the first (leading
+    /// byte offset 8192 ≫ 4 = 512: the distance between 64-wide atoms along N).
+    /// </summary>
+    private const long TransposedDescriptor = (1L << 62) | (64L << 32) | ((long)(SlabBytes >> 4) << 16);
+
+    /// <summary>
+    /// The warp-group kernel (sm_90a, Dh = 128). Grid and arguments as <see cref="KernelTensorCore"/>: B·H·⌈T/64⌉
+    /// groups of 128 threads; group (b·H + h)·⌈T/64⌉ + qb owns queries 64qb..64qb+63 of batch row b and head h.
+    /// Dynamic shared memory (<see cref="WarpGroupSharedBytes"/>): Q tile, K tile, V tile, 16 KB each, from the
+    /// first 1 KB boundary. Per key block: K(kb) has landed → V(kb) starts → S = Q·Kᵀ → mask → online softmax →
+    /// V(kb) has landed → K(kb + 1) starts → O += P·V; each wgmma batch is waited for before its tile is refilled.
+    /// </summary>
+    internal static void KernelWarpGroup(ArrayView<int> isReal, long q, long k, long v, long output,
+        int qStride, int kvStride, int tokens, int heads, int kvHeads, float scaleLog2)
+    {
+        var dynamicShared = SharedMemory.GetDynamic<byte>();
+        // Keeps the dynamic shared-memory symbol declared (the kernel addresses it only through assembly).
+        if (tokens < 0) dynamicShared[0] = 0;
+        // Only ever loaded on sm_90 through HopperKernelLoader; elsewhere there is nothing to run.
+        if (!CudaAsm.IsSupported) return;
+
+        int tid = Group.IdxX;
+        int warp = tid >> 5, lane = tid & 31, t = lane & 3;
+        int queryBlocks = (tokens + BlockQueries - 1) / BlockQueries;
+        int queryBlock = Grid.IdxX % queryBlocks;
+        int batchHead = Grid.IdxX / queryBlocks;
+        int h = batchHead % heads;
+        int firstToken = batchHead / heads * tokens;   // b·T
+        int g = h / (heads / kvHeads);
+        int firstQuery = queryBlock * BlockQueries;
+
+        uint qTile = (Ptx.DynamicSharedBase() + 1023u) & ~1023u;
+        uint kTile = qTile + SwizzledTileBytes;
+        uint vTile = kTile + SwizzledTileBytes;
+        long qDescriptor = RowMajorDescriptor | ((qTile & 0x3FFFF) >> 4);
+        long kDescriptor = RowMajorDescriptor | ((kTile & 0x3FFFF) >> 4);
+        long vDescriptor = TransposedDescriptor | ((vTile & 0x3FFFF) >> 4);
+
+        CudaAsm.Emit(DeclareRegisters);
+        CudaAsm.Emit(".reg .pred wgp, wgz;");
+        CudaAsm.Emit("setp.ne.b32 wgp, %0, 0;", 1);   // scale-d true: accumulate
+        CudaAsm.Emit("setp.ne.b32 wgz, %0, 0;", 0);   // scale-d false: overwrite
+        CudaAsm.Emit(InitAccumulators);
+
+        LoadSwizzledTile(qTile, q + 2L * h * TensorCoreHeadDim, qStride, firstToken, firstQuery, tokens, tid);
+        LoadSwizzledTile(kTile, k + 2L * g * TensorCoreHeadDim, kvStride, firstToken, 0, tokens, tid);
+        Ptx.CommitCopies();
+
+        int keyBlocks = (tokens + BlockKeys - 1) / BlockKeys;
+        for (int kb = 0; kb < keyBlocks; kb++)
+        {
+            int firstKey = kb * BlockKeys;
+            // As in KernelTensorCore: lane i answers for keys 2i and 2i + 1, clamped so the warp stays converged.
+            int evenKey = firstKey + 2 * lane, oddKey = evenKey + 1;
+            int evenValid = Flag(isReal[firstToken + Math.Min(evenKey, tokens - 1)] != 0) & Flag(evenKey < tokens);
+            int oddValid = Flag(isReal[firstToken + Math.Min(oddKey, tokens - 1)] != 0) & Flag(oddKey < tokens);
+
+            Ptx.WaitCopies0();                                  // K(kb) (and Q) has landed ...
+            CudaAsm.Emit("fence.proxy.async.shared::cta;");     // ... visible to wgmma's reads ...
+            Group.Barrier();                                    // ... for every thread, and P·V(kb − 1) is done with V
+            LoadSwizzledTile(vTile, v + 2L * g * TensorCoreHeadDim, kvStride, firstToken, firstKey, tokens, tid);
+            Ptx.CommitCopies();
+
+            CudaAsm.Emit(ScoresWarpGroup, qDescriptor, kDescriptor);
+            CudaAsm.Emit(MaskKeys, evenValid, oddValid, t);
+            CudaAsm.Emit(OnlineSoftmax, scaleLog2);
+
+            Ptx.WaitCopies0();                                  // V(kb) has landed ...
+            CudaAsm.Emit("fence.proxy.async.shared::cta;");
+            Group.Barrier();                                    // ... for every thread, and Q·Kᵀ(kb) is done with K
+            if (kb + 1 < keyBlocks)
+            {
+                LoadSwizzledTile(kTile, k + 2L * g * TensorCoreHeadDim, kvStride, firstToken, firstKey + BlockKeys, tokens, tid);
+                Ptx.CommitCopies();
+            }
+            CudaAsm.Emit(AccumulateValuesWarpGroup, vDescriptor);
+        }
+
+        // O/l rounded to bf16 (zeros for a pad query row), as KernelTensorCore.
+        CudaAsm.Emit(ReduceRowSums);
+        int row0 = firstQuery + 16 * warp + (lane >> 2), row1 = row0 + 8;
+        long rowBytes = 2L * heads * TensorCoreHeadDim;
+        long column = output + 2L * (h * TensorCoreHeadDim + 2 * t);
+        int inside0 = row0 < tokens ? 1 : 0, inside1 = row1 < tokens ? 1 : 0;
+        int real0 = Flag(isReal[firstToken + Math.Min(row0, tokens - 1)] != 0);
+        int real1 = Flag(isReal[firstToken + Math.Min(row1, tokens - 1)] != 0);
+        CudaAsm.Emit(StoreRow0, column + (firstToken + row0) * rowBytes, real0, inside0);
+        CudaAsm.Emit(StoreRow1, column + (firstToken + row1) * rowBytes, real1, inside1);
+    }
+
+    /// <summary>
+    /// Starts the cp.async copies of rows <paramref name="firstRow"/>..+63 of a [tokens, stride] bf16 matrix (batch
+    /// row starting at token <paramref name="firstToken"/>), 128 elements from byte address <paramref name="global"/>
+    /// on, into a swizzled tile: dims 0–63 in the first slab, 64–127 in the second, 16-byte chunk c of row r at
+    /// r·128 + 16·(c ⊕ r mod 8) in its slab. Thread i copies chunk i mod 16 of rows i/16 + 8j (j = 0..7); rows at or
+    /// past <paramref name="tokens"/> are zero-filled.
+    /// </summary>
+    private static void LoadSwizzledTile(uint tile, long global, int stride, int firstToken, int firstRow, int tokens, int tid)
+    {
+        int chunk = tid & 15;
+        uint slab = tile + (uint)((chunk >> 3) * SlabBytes);
+        for (int j = 0; j < 8; j++)
+        {
+            int row = (tid >> 4) + 8 * j;
+            bool inside = firstRow + row < tokens;
+            long source = inside ? global + 2L * ((long)(firstToken + firstRow + row) * stride + 8 * chunk) : global;
+            Ptx.CopyAsync16(slab + (uint)(row * 128 + 16 * ((chunk & 7) ^ (row & 7))), source, inside ? 16 : 0);
+        }
+    }
+}
