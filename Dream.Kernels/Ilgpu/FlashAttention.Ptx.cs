@@ -464,6 +464,29 @@ public static partial class FlashAttention
 
     // The two products of the warp-group kernel (FlashAttention.WarpGroup.cs); every other block above serves both kernels.
 
+    /// <summary>
+    /// Starts one thread's eight cp.async copies of a swizzled tile (<see cref="FlashAttention.LoadSwizzledTile"/>): 16 bytes from
+    /// %1 + j·%2 to shared %0 + 1024·j (rows r + 8j of the tile sit 8 rows = one swizzle atom apart, with the same
+    /// chunk position) for j = 0..7; copy j reads its 16 bytes only when j &lt; %3 (its row is before T), otherwise it
+    /// reads 0 bytes from the matrix start %4 (a valid address) and writes zeros.
+    /// </summary>
+    private const string CopySwizzledRows = """
+        {
+        .reg .b64 s, a;
+        .reg .b32 n;
+        .reg .pred p;
+        mov.b64 s, %1;
+        setp.gt.s32 p, %3, 0; selp.b32 n, 16, 0, p; selp.b64 a, s, %4, p; cp.async.cg.shared.global [%0+0], [a], 16, n; add.s64 s, s, %2;
+        setp.gt.s32 p, %3, 1; selp.b32 n, 16, 0, p; selp.b64 a, s, %4, p; cp.async.cg.shared.global [%0+1024], [a], 16, n; add.s64 s, s, %2;
+        setp.gt.s32 p, %3, 2; selp.b32 n, 16, 0, p; selp.b64 a, s, %4, p; cp.async.cg.shared.global [%0+2048], [a], 16, n; add.s64 s, s, %2;
+        setp.gt.s32 p, %3, 3; selp.b32 n, 16, 0, p; selp.b64 a, s, %4, p; cp.async.cg.shared.global [%0+3072], [a], 16, n; add.s64 s, s, %2;
+        setp.gt.s32 p, %3, 4; selp.b32 n, 16, 0, p; selp.b64 a, s, %4, p; cp.async.cg.shared.global [%0+4096], [a], 16, n; add.s64 s, s, %2;
+        setp.gt.s32 p, %3, 5; selp.b32 n, 16, 0, p; selp.b64 a, s, %4, p; cp.async.cg.shared.global [%0+5120], [a], 16, n; add.s64 s, s, %2;
+        setp.gt.s32 p, %3, 6; selp.b32 n, 16, 0, p; selp.b64 a, s, %4, p; cp.async.cg.shared.global [%0+6144], [a], 16, n; add.s64 s, s, %2;
+        setp.gt.s32 p, %3, 7; selp.b32 n, 16, 0, p; selp.b64 a, s, %4, p; cp.async.cg.shared.global [%0+7168], [a], 16, n;
+        }
+        """;
+
     /// <summary>S = Q·Kᵀ for the warp group's 64 query rows × 64 keys on the warp-group tensor cores: eight `wgmma.m64n64k16` over Dh = 128, both operands read from shared memory through descriptors — %0 the Q tile's, %1 the K tile's (K-major, 128-byte swizzle, two 64-wide slabs 8 KB apart: k16 step kk is slab kk / 4, 32·(kk mod 4) bytes in, so the descriptor grows by 512·(kk / 4) + 2·(kk mod 4)). The first product overwrites S (scale-d false: wgz), the rest accumulate; the block waits for all eight. The accumulators land in the mma.sync layout the rest of the kernel reads: sacc4n..4n+3 hold key tile n (keys 8n..8n+7) of rows g and g + 8 of the warp's 16.</summary>
     private const string ScoresWarpGroup = """
         {

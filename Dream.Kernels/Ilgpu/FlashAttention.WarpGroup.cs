@@ -87,8 +87,17 @@ public static partial class FlashAttention
         CudaAsm.Emit("setp.ne.b32 wgz, %0, 0;", 0);   // scale-d false: overwrite
         CudaAsm.Emit(InitAccumulators);
 
-        LoadSwizzledTile(qTile, q + 2L * h * TensorCoreHeadDim, qStride, firstToken, firstQuery, tokens, tid);
-        LoadSwizzledTile(kTile, k + 2L * g * TensorCoreHeadDim, kvStride, firstToken, 0, tokens, tid);
+        // This thread's share of every tile copy: 16-byte chunk c = tid mod 16 of rows r = tid / 16 + 8j (j = 0..7),
+        // so its eight shared destinations are one swizzle atom (1 KB) apart and its sources one 8-row step apart.
+        int chunk = tid & 15, row = tid >> 4;
+        uint place = (uint)((chunk >> 3) * SlabBytes + row * 128 + 16 * ((chunk & 7) ^ row));
+        long qRows = q + 2L * (h * TensorCoreHeadDim + 8 * chunk) + 2L * (firstToken + firstQuery + row) * qStride;
+        long kRows = k + 2L * (g * TensorCoreHeadDim + 8 * chunk) + 2L * (firstToken + row) * kvStride;
+        long vRows = v + 2L * (g * TensorCoreHeadDim + 8 * chunk) + 2L * (firstToken + row) * kvStride;
+        long kvStep = 16L * kvStride, kvBlockStep = 128L * kvStride;
+
+        LoadSwizzledTile(qTile + place, qRows, 16L * qStride, RowsBefore(tokens, firstQuery + row), q);
+        LoadSwizzledTile(kTile + place, kRows, kvStep, RowsBefore(tokens, row), k);
         Ptx.CommitCopies();
 
         int keyBlocks = (tokens + BlockKeys - 1) / BlockKeys;
@@ -103,7 +112,7 @@ public static partial class FlashAttention
             Ptx.WaitCopies0();                                  // K(kb) (and Q) has landed ...
             CudaAsm.Emit("fence.proxy.async.shared::cta;");     // ... visible to wgmma's reads ...
             Group.Barrier();                                    // ... for every thread, and P·V(kb − 1) is done with V
-            LoadSwizzledTile(vTile, v + 2L * g * TensorCoreHeadDim, kvStride, firstToken, firstKey, tokens, tid);
+            LoadSwizzledTile(vTile + place, vRows + kb * kvBlockStep, kvStep, RowsBefore(tokens, firstKey + row), v);
             Ptx.CommitCopies();
 
             CudaAsm.Emit(ScoresWarpGroup, qDescriptor, kDescriptor);
@@ -115,7 +124,7 @@ public static partial class FlashAttention
             Group.Barrier();                                    // ... for every thread, and Q·Kᵀ(kb) is done with K
             if (kb + 1 < keyBlocks)
             {
-                LoadSwizzledTile(kTile, k + 2L * g * TensorCoreHeadDim, kvStride, firstToken, firstKey + BlockKeys, tokens, tid);
+                LoadSwizzledTile(kTile + place, kRows + (kb + 1) * kvBlockStep, kvStep, RowsBefore(tokens, firstKey + BlockKeys + row), k);
                 Ptx.CommitCopies();
             }
             CudaAsm.Emit(AccumulateValuesWarpGroup, vDescriptor);
@@ -134,22 +143,15 @@ public static partial class FlashAttention
     }
 
     /// <summary>
-    /// Starts the cp.async copies of rows <paramref name="firstRow"/>..+63 of a [tokens, stride] bf16 matrix (batch
-    /// row starting at token <paramref name="firstToken"/>), 128 elements from byte address <paramref name="global"/>
-    /// on, into a swizzled tile: dims 0–63 in the first slab, 64–127 in the second, 16-byte chunk c of row r at
-    /// r·128 + 16·(c ⊕ r mod 8) in its slab. Thread i copies chunk i mod 16 of rows i/16 + 8j (j = 0..7); rows at or
-    /// past <paramref name="tokens"/> are zero-filled.
+    /// Starts this thread's eight cp.async copies of a swizzled [64, 128] tile: 16 bytes from <paramref name="source"/>
+    /// + j·<paramref name="rowStep"/> (rows r + 8j of the matrix) to <paramref name="destination"/> + 1024·j, for
+    /// j = 0..7; the first <paramref name="rows"/> copies read their bytes, the rest (rows at or past T) write zeros
+    /// and read nothing from <paramref name="matrix"/>, the matrix's start. One PTX block instead of a loop: the
+    /// addresses are sums of per-thread constants, which the copies of the mma.sync kernel recompute per chunk.
     /// </summary>
-    private static void LoadSwizzledTile(uint tile, long global, int stride, int firstToken, int firstRow, int tokens, int tid)
-    {
-        int chunk = tid & 15;
-        uint slab = tile + (uint)((chunk >> 3) * SlabBytes);
-        for (int j = 0; j < 8; j++)
-        {
-            int row = (tid >> 4) + 8 * j;
-            bool inside = firstRow + row < tokens;
-            long source = inside ? global + 2L * ((long)(firstToken + firstRow + row) * stride + 8 * chunk) : global;
-            Ptx.CopyAsync16(slab + (uint)(row * 128 + 16 * ((chunk & 7) ^ (row & 7))), source, inside ? 16 : 0);
-        }
-    }
+    private static void LoadSwizzledTile(uint destination, long source, long rowStep, int rows, long matrix) =>
+        CudaAsm.Emit(CopySwizzledRows, destination, source, rowStep, rows, matrix);
+
+    /// <summary>How many of the rows first, first + 8, …, first + 56 lie before <paramref name="tokens"/>.</summary>
+    private static int RowsBefore(int tokens, int first) => (Math.Max(0, tokens - first) + 7) >> 3;
 }

@@ -153,8 +153,8 @@ public class KernelCompileTests
     /// The Hopper attention kernel (FlashAttention.KernelWarpGroup), retargeted to sm_90a: per key block eight
     /// `wgmma.m64n64k16` for S (the first overwrites, scale-d false) and four `wgmma.m64n128k16` for O with A from
     /// registers and B transposed (imm-trans-b = 1), each batch fenced and waited for; a proxy fence after each of
-    /// the loop's two waits for copies; no ldmatrix and no mma.sync; four cp.async (the swizzled tile copy's loop inlined
-    /// for Q, K, V and the next K); no local memory in the key loop (from the first wait for copies to the store of
+    /// the loop's two waits for copies; no ldmatrix and no mma.sync; 32 cp.async (the eight copies of a thread's share
+    /// of a tile, written out in one block, for Q, K, V and the next K); no local memory in the key loop (from the first wait for copies to the store of
     /// the first row).
     /// </summary>
     [Fact]
