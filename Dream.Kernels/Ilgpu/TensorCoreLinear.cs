@@ -160,7 +160,8 @@ public static class TensorCoreLinear
     /// split that fills one wave (at most <paramref name="maxSplit"/>). The 256-wide tiles make the fewest copies per
     /// multiply-add, the narrower ones more groups (a fuller wave where a product is small, no split and no reduce
     /// pass) and deeper rings; which wins depends on the product — on an H200 at Dream 7B's shapes (docs/benchmarks.md)
-    /// 128 × 128 for QKV and O at 320 tokens, 128 × 256 for the large products at 2048. The SwiGLU product also
+    /// 128 × 128 for QKV and O at 320 tokens, 128 × 256 for gate+up and 128 × 224 for O and down at 2048 (16 × 16
+    /// groups: two full waves). The SwiGLU product also
     /// weighs the token-column tiles (no split), which fit a token count that 64-token rows would pad: gate+up at
     /// 320 tokens, two columns of 160.
     /// </summary>
@@ -193,7 +194,9 @@ public static class TensorCoreLinear
     /// latency), and an epilogue per 128 × 128 of outputs that depends on what it writes (bias-add stores 6.7 µs,
     /// residual adds 5.5, SwiGLU's bf16 2.2); a split product then reads and writes (split + 2)·T·Out floats in its
     /// reduce pass at 0.33 µs per MB. Only the ranking matters: it picks the measured fastest tile, or one within 3%
-    /// of it, for all 13 products measured.
+    /// of it, for all 13 products measured. The 224-wide tiles came later (seventh session) and were not in the fit:
+    /// for O and down at 2048 tokens it predicts 98 and 375 µs for 128 × 224 against 110 and 426 for 128 × 256,
+    /// and the card measured 104 and 378 against 115 and 410.
     /// </summary>
     public static double PredictMicroseconds(WarpGroupTile tile, int split, int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue, int multiprocessors)
     {

@@ -21,13 +21,13 @@ namespace Dream.Kernels.Ilgpu;
 /// issue-bound at 33% of issue slots; with TMA 580–665 on the large products — docs/benchmarks.md.)
 ///
 /// Work decomposition: a group of 128·G threads owns a <see cref="WarpGroupTile"/> of y, 64G tokens × N features
-/// (G = 2 or 3 warp groups, N = 128, 192 or 256, chosen per product by <see cref="TensorCoreLinear"/>); warp group h
+/// (G = 2 or 3 warp groups, N = 128, 192, 224 or 256, chosen per product by <see cref="TensorCoreLinear"/>); warp group h
 /// owns tokens 64h..64h+63 of it, N/2 f32 accumulators per thread. A token-column tile swaps the operands — 64G rows
 /// of W × N = 160 tokens, for the SwiGLU product only — so that 320 tokens are two whole columns instead of tiles of
 /// 128 or 192 token rows padded to 384 (<see cref="WarpGroupTile.TokenColumns"/>); below, "x tile" and "W tile" read
 /// "A tile" (the rows) and "B tile" (the columns). In is walked in steps of 64 (one 128-byte row per
 /// operand row) through a ring of S stages in dynamic shared memory (as many as fit in 227 KB: 4 for the 256-wide
-/// tiles and 192 × 192, 5 for 128 × 192 and 192 × 128, 7 for 128 × 128; allowed through <see cref="HopperKernelLoader.AllowDynamicSharedMemory"/>;
+/// tiles, 192 × 192 and 192 × 224, 5 for 128 × 224, 128 × 192 and 192 × 128, 7 for 128 × 128; allowed through <see cref="HopperKernelLoader.AllowDynamicSharedMemory"/>;
 /// one group per multiprocessor). Each stage holds the x tile [64G, 64] and the W tile [N, 64] in the 128-byte swizzle
 /// (16-byte chunk c of row r at r·128 + 16·(c ⊕ (r mod 8)), 8-row atoms 1 KB-aligned): TMA writes that layout
 /// (<see cref="TensorMapTable"/> encodes the descriptors with it) and wgmma reads it (descriptor swizzle mode 1). Rows
@@ -121,7 +121,7 @@ public sealed partial class WarpGroupLinear : IDisposable
 
     /// <param name="xMap">Device address of the TMA descriptor of x: bf16 [tokens, In] row-major, boxes [tile tokens, 64].</param>
     /// <param name="wMap">Device address of the TMA descriptor of W: bf16 [Out, In] row-major (SwiGlu: gate/up interleaved by 8 rows), boxes [tile features, 64].</param>
-    /// <param name="width">N of the tile: 128, 160, 192 or 256 (<see cref="WarpGroupTile.MultiplyWidths"/>).</param>
+    /// <param name="width">N of the tile: 128, 160, 192, 224 or 256 (<see cref="WarpGroupTile.MultiplyWidths"/>).</param>
     /// <param name="stages">Stages in the shared-memory ring (<see cref="WarpGroupTile.Stages"/>).</param>
     /// <param name="tokenColumns">1: a token-column tile — its rows are W's (features), its columns x's (tokens), and the epilogue is SwiGLU's.</param>
     internal static void Kernel(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16,
@@ -164,6 +164,7 @@ public sealed partial class WarpGroupLinear : IDisposable
         // Each tile width runs its own copy of the main loop (the wgmma shape is part of the instruction).
         uint a = shared + (uint)(warpGroup * WarpGroupTokens * TileIn * 2);
         if (width == 256) MainLoop(256, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
+        else if (width == 224) MainLoop(224, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
         else if (width == 192) MainLoop(192, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
         else if (width == 160) MainLoop(160, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
         else MainLoop(128, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
@@ -234,6 +235,7 @@ public sealed partial class WarpGroupLinear : IDisposable
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 192, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read13, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 208, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        if (width == 224) return;
         CudaAsm.EmitRef(Read14, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 224, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read15, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
@@ -296,6 +298,7 @@ public sealed partial class WarpGroupLinear : IDisposable
     private static void MultiplyStep(int n, long a, long b)
     {
         if (n == 256) CudaAsm.Emit(MultiplyStep256, a, b);
+        else if (n == 224) CudaAsm.Emit(MultiplyStep224, a, b);
         else if (n == 192) CudaAsm.Emit(MultiplyStep192, a, b);
         else if (n == 160) CudaAsm.Emit(MultiplyStep160, a, b);
         else CudaAsm.Emit(MultiplyStep128, a, b);

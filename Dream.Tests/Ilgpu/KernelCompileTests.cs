@@ -171,7 +171,7 @@ public class KernelCompileTests
         Assert.Equal(2, CountOf(ptx, "fence.proxy.async.shared::cta;"));
         Assert.Equal(0, CountOf(ptx, "ldmatrix"));
         Assert.Equal(0, CountOf(ptx, "mma.sync"));
-        Assert.Equal(4, CountOf(ptx, "cp.async.cg.shared.global"));
+        Assert.Equal(32, CountOf(ptx, "cp.async.cg.shared.global"));
         MainLoopStaysInRegisters(ptx, "cp.async.wait_group 0", "shfl.sync.bfly.b32 t, rsum0");
     }
 
