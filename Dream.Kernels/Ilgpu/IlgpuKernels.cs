@@ -56,6 +56,7 @@ public sealed class IlgpuKernels : IDisposable
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, float, ArrayView<float>, int> RmsNorm;
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, float, ArrayView<ushort>, int> RmsNormToBf16;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, int, int> RotaryEmbeddingToBf16;
+    internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, int, int> RotaryEmbeddingToBf16Quads;
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, int, int, int, int> LinearF32;
     internal readonly Action<KernelConfig, ArrayView<float>, ArrayView<ushort>, ArrayView<float>, int, ArrayView<float>, int, int, int, int> LinearBf16;
     internal readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> RotaryEmbedding;
@@ -92,6 +93,7 @@ public sealed class IlgpuKernels : IDisposable
         RmsNorm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, float, ArrayView<float>, int>(Ilgpu.RmsNorm.Kernel);
         RmsNormToBf16 = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, float, ArrayView<ushort>, int>(Ilgpu.RmsNorm.KernelToBf16);
         RotaryEmbeddingToBf16 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, int, int>(Ilgpu.RotaryEmbedding.KernelToBf16);
+        RotaryEmbeddingToBf16Quads = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, int, int>(Ilgpu.RotaryEmbedding.KernelToBf16Quads);
         LinearF32 = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, int, int, int, int>(Ilgpu.Linear.KernelF32);
         LinearBf16 = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<ushort>, ArrayView<float>, int, ArrayView<float>, int, int, int, int>(Ilgpu.Linear.KernelBf16);
         RotaryEmbedding = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Ilgpu.RotaryEmbedding.Kernel);
@@ -121,6 +123,7 @@ public sealed class IlgpuKernels : IDisposable
         (Method(typeof(RmsNorm), nameof(Ilgpu.RmsNorm.Kernel)), true),
         (Method(typeof(RmsNorm), nameof(Ilgpu.RmsNorm.KernelToBf16)), true),
         (Method(typeof(RotaryEmbedding), nameof(Ilgpu.RotaryEmbedding.KernelToBf16)), false),
+        (Method(typeof(RotaryEmbedding), nameof(Ilgpu.RotaryEmbedding.KernelToBf16Quads)), false),
         (Method(typeof(Linear), nameof(Ilgpu.Linear.KernelF32)), true),
         (Method(typeof(Linear), nameof(Ilgpu.Linear.KernelBf16)), true),
         (Method(typeof(RotaryEmbedding), nameof(Ilgpu.RotaryEmbedding.Kernel)), false),
