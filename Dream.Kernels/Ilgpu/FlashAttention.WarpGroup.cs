@@ -66,13 +66,8 @@ public static partial class FlashAttention
 
         int tid = Group.IdxX;
         int warp = tid >> 5, lane = tid & 31, t = lane & 3;
-        int queryBlocks = (tokens + BlockQueries - 1) / BlockQueries;
-        int queryBlock = Grid.IdxX % queryBlocks;
-        int batchHead = Grid.IdxX / queryBlocks;
-        int h = batchHead % heads;
-        int firstToken = batchHead / heads * tokens;   // b·T
-        int g = h / (heads / kvHeads);
-        int firstQuery = queryBlock * BlockQueries;
+        var block = Locate(tokens, heads, kvHeads);
+        int h = block.Head, g = block.KvHead, firstToken = block.FirstToken, firstQuery = block.FirstQuery;
 
         uint qTile = (Ptx.DynamicSharedBase() + 1023u) & ~1023u;
         uint kTile = qTile + SwizzledTileBytes;
@@ -104,10 +99,7 @@ public static partial class FlashAttention
         for (int kb = 0; kb < keyBlocks; kb++)
         {
             int firstKey = kb * BlockKeys;
-            // As in KernelTensorCore: lane i answers for keys 2i and 2i + 1, clamped so the warp stays converged.
-            int evenKey = firstKey + 2 * lane, oddKey = evenKey + 1;
-            int evenValid = Flag(isReal[firstToken + Math.Min(evenKey, tokens - 1)] != 0) & Flag(evenKey < tokens);
-            int oddValid = Flag(isReal[firstToken + Math.Min(oddKey, tokens - 1)] != 0) & Flag(oddKey < tokens);
+            var keys = KeysOf(isReal, firstToken, firstKey, tokens, lane);
 
             Ptx.WaitCopies0();                                  // K(kb) (and Q) has landed ...
             CudaAsm.Emit("fence.proxy.async.shared::cta;");     // ... visible to wgmma's reads ...
@@ -116,7 +108,7 @@ public static partial class FlashAttention
             Ptx.CommitCopies();
 
             CudaAsm.Emit(ScoresWarpGroup, qDescriptor, kDescriptor);
-            CudaAsm.Emit(MaskKeys, evenValid, oddValid, t);
+            CudaAsm.Emit(MaskKeys, keys.Even, keys.Odd, t);
             CudaAsm.Emit(OnlineSoftmax, scaleLog2);
 
             Ptx.WaitCopies0();                                  // V(kb) has landed ...
@@ -130,16 +122,7 @@ public static partial class FlashAttention
             CudaAsm.Emit(AccumulateValuesWarpGroup, vDescriptor);
         }
 
-        // O/l rounded to bf16 (zeros for a pad query row), as KernelTensorCore.
-        CudaAsm.Emit(ReduceRowSums);
-        int row0 = firstQuery + 16 * warp + (lane >> 2), row1 = row0 + 8;
-        long rowBytes = 2L * heads * TensorCoreHeadDim;
-        long column = output + 2L * (h * TensorCoreHeadDim + 2 * t);
-        int inside0 = row0 < tokens ? 1 : 0, inside1 = row1 < tokens ? 1 : 0;
-        int real0 = Flag(isReal[firstToken + Math.Min(row0, tokens - 1)] != 0);
-        int real1 = Flag(isReal[firstToken + Math.Min(row1, tokens - 1)] != 0);
-        CudaAsm.Emit(StoreRow0, column + (firstToken + row0) * rowBytes, real0, inside0);
-        CudaAsm.Emit(StoreRow1, column + (firstToken + row1) * rowBytes, real1, inside1);
+        StoreOutput(isReal, output, block, tokens, heads, warp, lane);
     }
 
     /// <summary>

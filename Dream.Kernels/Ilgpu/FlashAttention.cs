@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
@@ -217,13 +218,8 @@ public static partial class FlashAttention
 
         int tid = Group.IdxX;
         int warp = tid >> 5, lane = tid & 31, t = lane & 3;
-        int queryBlocks = (tokens + BlockQueries - 1) / BlockQueries;
-        int queryBlock = Grid.IdxX % queryBlocks;
-        int batchHead = Grid.IdxX / queryBlocks;
-        int h = batchHead % heads;
-        int firstToken = batchHead / heads * tokens;   // b·T
-        int g = h / (heads / kvHeads);
-        int firstQuery = queryBlock * BlockQueries;
+        var block = Locate(tokens, heads, kvHeads);
+        int h = block.Head, g = block.KvHead, firstToken = block.FirstToken, firstQuery = block.FirstQuery;
 
         uint kTile = Ptx.DynamicSharedBase();
         uint vTile = kTile + TileBytes;
@@ -248,11 +244,7 @@ public static partial class FlashAttention
         for (int kb = 0; kb < keyBlocks; kb++)
         {
             int firstKey = kb * BlockKeys;
-            // Which keys of this block count: lane i answers for keys 2i and 2i + 1 (the same in every warp). The
-            // index is clamped instead of branched on, so the warp stays converged for the ballots that follow.
-            int evenKey = firstKey + 2 * lane, oddKey = evenKey + 1;
-            int evenValid = Flag(isReal[firstToken + Math.Min(evenKey, tokens - 1)] != 0) & Flag(evenKey < tokens);
-            int oddValid = Flag(isReal[firstToken + Math.Min(oddKey, tokens - 1)] != 0) & Flag(oddKey < tokens);
+            var keys = KeysOf(isReal, firstToken, firstKey, tokens, lane);
 
             Ptx.WaitCopies0();      // K(kb) has landed ...
             Group.Barrier();        // ... for every thread, and no warp still reads V(kb − 1)
@@ -260,7 +252,7 @@ public static partial class FlashAttention
             Ptx.CommitCopies();
 
             CudaAsm.Emit(Scores, kLane);
-            CudaAsm.Emit(MaskKeys, evenValid, oddValid, t);
+            CudaAsm.Emit(MaskKeys, keys.Even, keys.Odd, t);
             CudaAsm.Emit(OnlineSoftmax, scaleLog2);
 
             Ptx.WaitCopies0();      // V(kb) has landed ...
@@ -273,16 +265,60 @@ public static partial class FlashAttention
             CudaAsm.Emit(AccumulateValues, vLane);
         }
 
-        // O/l rounded to bf16 (zeros for a pad query row); rows past T are not written. Every lane takes part (shfl).
+        StoreOutput(isReal, output, block, tokens, heads, warp, lane);
+    }
+
+    /// <summary>The group <see cref="Grid.IdxX"/> of a tensor-core kernel: (b·H + h)·⌈T/64⌉ + qb owns queries 64qb..64qb+63 of batch row b and head h, which reads kv head g.</summary>
+    private struct QueryBlock
+    {
+        public int Head, KvHead, FirstToken, FirstQuery;   // h, g, b·T, 64·qb
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static QueryBlock Locate(int tokens, int heads, int kvHeads)
+    {
+        int queryBlocks = (tokens + BlockQueries - 1) / BlockQueries;
+        int batchHead = Grid.IdxX / queryBlocks, h = batchHead % heads;
+        return new QueryBlock
+        {
+            Head = h, KvHead = h / (heads / kvHeads), FirstToken = batchHead / heads * tokens, FirstQuery = Grid.IdxX % queryBlocks * BlockQueries,
+        };
+    }
+
+    /// <summary>Whether keys 2i and 2i + 1 of the block from <see cref="KeysOf"/>'s firstKey count (1) or are masked (0) — lane i's answer for <see cref="MaskKeys"/>'s ballots.</summary>
+    private struct KeyMask
+    {
+        public int Even, Odd;
+    }
+
+    /// <summary>Lane <paramref name="lane"/>'s two keys of the block starting at <paramref name="firstKey"/>: each counts when it is a real token before T. The index is clamped instead of branched on, so the warp stays converged for the ballots that follow.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static KeyMask KeysOf(ArrayView<int> isReal, int firstToken, int firstKey, int tokens, int lane)
+    {
+        int evenKey = firstKey + 2 * lane, oddKey = evenKey + 1;
+        return new KeyMask
+        {
+            Even = Flag(isReal[firstToken + Math.Min(evenKey, tokens - 1)] != 0) & Flag(evenKey < tokens),
+            Odd = Flag(isReal[firstToken + Math.Min(oddKey, tokens - 1)] != 0) & Flag(oddKey < tokens),
+        };
+    }
+
+    /// <summary>
+    /// The tensor-core kernels' output: O/l rounded to bf16 (zeros for a pad query row); rows past T are not written.
+    /// Every lane takes part (the row sums are reduced by shfl). Inlined: the PTX blocks name the kernel's registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreOutput(ArrayView<int> isReal, long output, QueryBlock block, int tokens, int heads, int warp, int lane)
+    {
         CudaAsm.Emit(ReduceRowSums);
-        int row0 = firstQuery + 16 * warp + (lane >> 2), row1 = row0 + 8;
+        int row0 = block.FirstQuery + 16 * warp + (lane >> 2), row1 = row0 + 8;
         long rowBytes = 2L * heads * TensorCoreHeadDim;
-        long column = output + 2L * (h * TensorCoreHeadDim + 2 * t);
+        long column = output + 2L * (block.Head * TensorCoreHeadDim + 2 * (lane & 3));
         int inside0 = row0 < tokens ? 1 : 0, inside1 = row1 < tokens ? 1 : 0;
-        int real0 = Flag(isReal[firstToken + Math.Min(row0, tokens - 1)] != 0);
-        int real1 = Flag(isReal[firstToken + Math.Min(row1, tokens - 1)] != 0);
-        CudaAsm.Emit(StoreRow0, column + (firstToken + row0) * rowBytes, real0, inside0);
-        CudaAsm.Emit(StoreRow1, column + (firstToken + row1) * rowBytes, real1, inside1);
+        int real0 = Flag(isReal[block.FirstToken + Math.Min(row0, tokens - 1)] != 0);
+        int real1 = Flag(isReal[block.FirstToken + Math.Min(row1, tokens - 1)] != 0);
+        CudaAsm.Emit(StoreRow0, column + (block.FirstToken + row0) * rowBytes, real0, inside0);
+        CudaAsm.Emit(StoreRow1, column + (block.FirstToken + row1) * rowBytes, real1, inside1);
     }
 
     /// <summary>
