@@ -17,7 +17,8 @@ namespace Dream.Kernels.Ilgpu;
 /// Three kernels, chosen on the host:
 /// - <see cref="KernelWarpGroup"/> (H100/H200, Dh = 128): the next kernel's algorithm on Hopper's warp-group tensor
 ///   cores (`wgmma` reading Q, K and V from swizzled shared memory; FlashAttention.WarpGroup.cs).
-/// - <see cref="KernelTensorCore"/> (other CUDA devices, Dh = 128): one group of 4 warps per (batch row, head, block of 64
+/// - <see cref="KernelTensorCore"/> (other CUDA devices, or an H100/H200 whose kernel set was loaded without the
+///   warp-group kernel; Dh = 128): one group of 4 warps per (batch row, head, block of 64
 ///   queries). Each warp owns 16 query rows; their Q fragments stay in registers. The group walks the keys in
 ///   blocks of 64: K and V tiles arrive by cp.async in padded shared memory, S = Q·Kᵀ and O += P·V run on the
 ///   tensor cores (mma.sync m16n8k16 bf16, f32 accumulators), with an online softmax (running max and sum) in
