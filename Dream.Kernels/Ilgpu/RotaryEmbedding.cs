@@ -52,16 +52,10 @@ public static class RotaryEmbedding
         int t = pair / allHeads;
         int slot = pair - t * allHeads;
         long b = (long)pair * headDim;
-        float first = qkv[b + j], second = qkv[b + j + half];
-        if (slot < rotatedHeads)
-        {
-            float c = cos[t * half + j], s = sin[t * half + j];
-            float rotatedFirst = first * c - second * s;
-            second = second * c + first * s;
-            first = rotatedFirst;
-        }
-        output[b + j] = Bf16.FromFloat(first);
-        output[b + j + half] = Bf16.FromFloat(second);
+        var pairValues = new Float2 { X = qkv[b + j], Y = qkv[b + j + half] };
+        if (slot < rotatedHeads) pairValues = Rotate(pairValues, cos[t * half + j], sin[t * half + j]);
+        output[b + j] = Bf16.FromFloat(pairValues.X);
+        output[b + j + half] = Bf16.FromFloat(pairValues.Y);
     }
 
     /// <summary>
@@ -79,28 +73,30 @@ public static class RotaryEmbedding
         long b = (long)pair * headDim;
         var x4 = qkv.Cast<Float4>();
         Float4 first = x4[(b + j) >> 2], second = x4[(b + j + half) >> 2];
+        // Pairs j, j+1, j+2, j+3: (first.X, second.X), ...
+        Float2 p0 = new() { X = first.X, Y = second.X }, p1 = new() { X = first.Y, Y = second.Y };
+        Float2 p2 = new() { X = first.Z, Y = second.Z }, p3 = new() { X = first.W, Y = second.W };
         if (slot < rotatedHeads)
         {
             long table = ((long)t * half + j) >> 2;
             Float4 c = cos.Cast<Float4>()[table], s = sin.Cast<Float4>()[table];
-            Float4 rotated = first;
-            rotated.X = first.X * c.X - second.X * s.X;
-            rotated.Y = first.Y * c.Y - second.Y * s.Y;
-            rotated.Z = first.Z * c.Z - second.Z * s.Z;
-            rotated.W = first.W * c.W - second.W * s.W;
-            second.X = second.X * c.X + first.X * s.X;
-            second.Y = second.Y * c.Y + first.Y * s.Y;
-            second.Z = second.Z * c.Z + first.Z * s.Z;
-            second.W = second.W * c.W + first.W * s.W;
-            first = rotated;
+            p0 = Rotate(p0, c.X, s.X);
+            p1 = Rotate(p1, c.Y, s.Y);
+            p2 = Rotate(p2, c.Z, s.Z);
+            p3 = Rotate(p3, c.W, s.W);
         }
-        var y = output.Cast<ulong>();   // four bf16 per quad
-        y[(b + j) >> 2] = Pack(first);
-        y[(b + j + half) >> 2] = Pack(second);
+        var y = output.Cast<ulong>();   // four bf16 per quad, the first in the low bits
+        y[(b + j) >> 2] = Bf16.Pack(p0.X, p1.X) | ((ulong)Bf16.Pack(p2.X, p3.X) << 32);
+        y[(b + j + half) >> 2] = Bf16.Pack(p0.Y, p1.Y) | ((ulong)Bf16.Pack(p2.Y, p3.Y) << 32);
     }
 
-    /// <summary>Four floats as four bf16 (nearest, ties to even), the first in the low bits.</summary>
-    private static ulong Pack(Float4 v) => Bf16.Pack(v.X, v.Y) | ((ulong)Bf16.Pack(v.Z, v.W) << 32);
+    /// <summary>
+    /// One rotate-half pair (X = x[i], Y = x[i + Dh/2]) turned by the angle with cosine <paramref name="c"/> and sine
+    /// <paramref name="s"/>: (x·c − y·s, y·c + x·s), two products and one add each. Every kernel here rotates
+    /// through it, so the four-pair kernel computes exactly what the one-pair kernels do.
+    /// </summary>
+    private static Float2 Rotate(Float2 pair, float c, float s) =>
+        new() { X = pair.X * c - pair.Y * s, Y = pair.Y * c + pair.X * s };
 
     internal static void Kernel(Index1D i, ArrayView<float> x, ArrayView<float> cos, ArrayView<float> sin, int heads, int headDim)
     {
@@ -109,9 +105,8 @@ public static class RotaryEmbedding
         int j = i - pair * half;
         int t = pair / heads;
         long b = (long)pair * headDim;
-        float c = cos[t * half + j], s = sin[t * half + j];
-        float first = x[b + j], second = x[b + j + half];
-        x[b + j] = first * c - second * s;
-        x[b + j + half] = second * c + first * s;
+        var rotated = Rotate(new Float2 { X = x[b + j], Y = x[b + j + half] }, cos[t * half + j], sin[t * half + j]);
+        x[b + j] = rotated.X;
+        x[b + j + half] = rotated.Y;
     }
 }
