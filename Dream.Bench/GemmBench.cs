@@ -77,13 +77,13 @@ public static class GemmBench
         if (shapes.Length == 0) throw new ArgumentException($"gemm: --shapes names none of {string.Join(", ", Shapes.Select(s => s.Name))}");
         // On an H100/H200 every product runs on each kernel: what the model picks (auto), each wgmma tile, and mma.sync.
         TensorCoreKernel[] paths = hopper
-            ? [TensorCoreKernel.Auto, .. WarpGroupTile.All.ToArray().Concat(WarpGroupTile.TokenColumnTiles.ToArray()).Select(TensorCoreKernel.Wgmma), TensorCoreKernel.MmaSync]
+            ? [TensorCoreKernel.Auto, .. WarpGroupTile.Carried.Select(TensorCoreKernel.Wgmma), TensorCoreKernel.MmaSync]
             : [TensorCoreKernel.MmaSync];
         if (onlyKernels is not null)
         {
             paths = paths.Where(p => onlyKernels.Contains(KernelName(p))).ToArray();
             if (paths.Length == 0)
-                throw new ArgumentException($"gemm: --kernels names no kernel this device runs (auto, mma{(hopper ? ", " + string.Join(", ", WarpGroupTile.All.ToArray().Concat(WarpGroupTile.TokenColumnTiles.ToArray()).Select(t => KernelName(TensorCoreKernel.Wgmma(t)))) : "")})");
+                throw new ArgumentException($"gemm: --kernels names no kernel this device runs (auto, mma{(hopper ? ", " + string.Join(", ", WarpGroupTile.Carried.Select(t => KernelName(TensorCoreKernel.Wgmma(t)))) : "")})");
         }
         long workspaceLength = lens.SelectMany(len => shapes.SelectMany(s => paths.Where(p => Runs(p, s)).Select(wg =>
             TensorCoreLinear.WorkspaceLength(kernels, s.FixedTokens ?? Math.Max(len / scale, 1), s.In, s.Out, s.Epilogue, wg)))).Max();

@@ -74,7 +74,7 @@ public sealed partial class WarpGroupLinear : IDisposable
         if (!IsSupported(accelerator) || accelerator is not CudaAccelerator cuda)
             throw new NotSupportedException($"the warp-group linear kernel needs a CUDA device of compute capability 9.0; got '{accelerator.Name}'");
         _kernel = HopperKernelLoader.Load(cuda, KernelMethod);
-        HopperKernelLoader.AllowDynamicSharedMemory(_kernel, WarpGroupTile.All.ToArray().Concat(WarpGroupTile.TokenColumnTiles.ToArray()).Max(t => t.SharedBytes));
+        HopperKernelLoader.AllowDynamicSharedMemory(_kernel, WarpGroupTile.Carried.Max(t => t.SharedBytes));
         _launch = _kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int, int, int, int>>();
         _stream = accelerator.DefaultStream;
         _maps = new TensorMapTable(accelerator);

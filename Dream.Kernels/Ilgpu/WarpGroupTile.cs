@@ -28,6 +28,7 @@ public readonly record struct WarpGroupTile(int WarpGroups, int Width, bool Toke
     private static readonly WarpGroupTile[] Tiles =
         [.. from g in new[] { MaxWarpGroups, MinWarpGroups } from n in RowTileWidths.Reverse() select new WarpGroupTile(g, n)];
     private static readonly WarpGroupTile[] ColumnTiles = [new(MaxWarpGroups, 160, TokenColumns: true)];
+    private static readonly WarpGroupTile[] Every = [.. Tiles, .. ColumnTiles];
 
     /// <summary>The N of the wgmma shapes the kernel carries (one main loop each).</summary>
     public static ReadOnlySpan<int> MultiplyWidths => Multiplies;
@@ -37,6 +38,9 @@ public readonly record struct WarpGroupTile(int WarpGroups, int Width, bool Toke
 
     /// <summary>The token-column tiles (SwiGLU only).</summary>
     public static ReadOnlySpan<WarpGroupTile> TokenColumnTiles => ColumnTiles;
+
+    /// <summary>Every tile the kernel carries: the token-row tiles, then the token-column tiles (for set-up, benches and tests).</summary>
+    public static IReadOnlyList<WarpGroupTile> Carried => Every;
 
     /// <summary>Rows of the tile: 64 per warp group.</summary>
     public int Rows => WarpGroupLinear.WarpGroupTokens * WarpGroups;
@@ -63,9 +67,7 @@ public readonly record struct WarpGroupTile(int WarpGroups, int Width, bool Toke
     /// <summary>Throws unless the kernel carries this tile.</summary>
     public void Validate()
     {
-        bool known = TokenColumns ? Array.IndexOf(ColumnTiles, this) >= 0
-            : WarpGroups >= MinWarpGroups && WarpGroups <= MaxWarpGroups && Array.IndexOf(RowTileWidths, Width) >= 0;
-        if (!known)
+        if (Array.IndexOf(Every, this) < 0)
             throw new ArgumentOutOfRangeException(nameof(WarpGroupTile), this,
                 $"the warp-group kernel runs {MinWarpGroups} or {MaxWarpGroups} warp groups × {string.Join(", ", RowTileWidths)} features, or {string.Join(", ", ColumnTiles)}");
     }

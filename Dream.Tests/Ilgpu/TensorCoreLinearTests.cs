@@ -37,7 +37,7 @@ public class TensorCoreLinearTests
     /// </summary>
     private static Arbitrary<Case> Cases(bool hasWarpGroup) =>
         (from kernel in hasWarpGroup ? Gen.Elements([TensorCoreKernel.MmaSync, TensorCoreKernel.MmaSync, TensorCoreKernel.MmaSync,
-                 .. WarpGroupTile.All.ToArray().Select(TensorCoreKernel.Wgmma), .. WarpGroupTile.TokenColumnTiles.ToArray().Select(TensorCoreKernel.Wgmma)])
+                 .. WarpGroupTile.Carried.Select(TensorCoreKernel.Wgmma)])
              : Gen.Constant(TensorCoreKernel.MmaSync)
          let tile = kernel.Tile
          from tokens in Around(tile?.Tokens ?? TensorCoreLinear.TileTokens) from steps in Gen.Choose(1, tile is null ? 5 : 18)
@@ -198,6 +198,8 @@ public class TensorCoreLinearTests
     [InlineData(3, 256, 4)]
     [InlineData(2, 192, 5)]
     [InlineData(3, 192, 4)]
+    [InlineData(2, 224, 5)]
+    [InlineData(3, 224, 4)]
     [InlineData(2, 128, 7)]
     [InlineData(3, 128, 5)]
     [InlineData(3, 160, 5, true)]
@@ -207,5 +209,19 @@ public class TensorCoreLinearTests
         Assert.Equal(stages, tile.Stages);
         Assert.InRange(tile.SharedBytes, 1, WarpGroupTile.MaxSharedBytes);
         Assert.True(tile.SharedBytes + tile.StageBytes + 8 > WarpGroupTile.MaxSharedBytes, "one more stage would still fit");
+    }
+
+    /// <summary>A tile can be forced only if the kernel carries it: every carried tile validates; a width without a
+    /// main loop, a warp-group count outside 2–3, or a token-column tile of another shape is refused by name.</summary>
+    [Fact]
+    public void OnlyCarriedTilesValidate()
+    {
+        foreach (var tile in WarpGroupTile.Carried) tile.Validate();
+        Assert.Contains(new WarpGroupTile(2, 224), WarpGroupTile.Carried);
+        foreach (var tile in new[] { new WarpGroupTile(2, 160), new WarpGroupTile(4, 128), new WarpGroupTile(1, 256), new WarpGroupTile(2, 160, TokenColumns: true) })
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(tile.Validate);
+            Assert.Contains("the warp-group kernel runs", e.Message);
+        }
     }
 }
