@@ -21,7 +21,7 @@ namespace Dream.Kernels.Ilgpu;
 /// issue-bound at 33% of issue slots; with TMA 580–665 on the large products — docs/benchmarks.md.)
 ///
 /// Work decomposition: a group of 128·G threads owns a <see cref="WarpGroupTile"/> of y, 64G tokens × N features
-/// (G = 2 or 3 warp groups, N = 128, 192, 224 or 256, chosen per product by <see cref="TensorCoreLinear"/>); warp group h
+/// (G = 2 or 3 warp groups, N = 112, 128, 144, 192, 224 or 256, chosen per product by <see cref="TensorCoreLinear"/>); warp group h
 /// owns tokens 64h..64h+63 of it, N/2 f32 accumulators per thread. A token-column tile swaps the operands — 64G rows
 /// of W × N = 160 tokens, for the SwiGLU product only — so that 320 tokens are two whole columns instead of tiles of
 /// 128 or 192 token rows padded to 384 (<see cref="WarpGroupTile.TokenColumns"/>); below, "x tile" and "W tile" read
@@ -121,7 +121,7 @@ public sealed partial class WarpGroupLinear : IDisposable
 
     /// <param name="xMap">Device address of the TMA descriptor of x: bf16 [tokens, In] row-major, boxes [tile tokens, 64].</param>
     /// <param name="wMap">Device address of the TMA descriptor of W: bf16 [Out, In] row-major (SwiGlu: gate/up interleaved by 8 rows), boxes [tile features, 64].</param>
-    /// <param name="width">N of the tile: 128, 160, 192, 224 or 256 (<see cref="WarpGroupTile.MultiplyWidths"/>).</param>
+    /// <param name="width">N of the tile: 112, 128, 144, 160, 192, 224 or 256 (<see cref="WarpGroupTile.MultiplyWidths"/>).</param>
     /// <param name="stages">Stages in the shared-memory ring (<see cref="WarpGroupTile.Stages"/>).</param>
     /// <param name="tokenColumns">1: a token-column tile — its rows are W's (features), its columns x's (tokens), and the epilogue is SwiGLU's.</param>
     internal static void Kernel(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16,
@@ -167,7 +167,9 @@ public sealed partial class WarpGroupLinear : IDisposable
         else if (width == 224) MainLoop(224, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
         else if (width == 192) MainLoop(192, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
         else if (width == 160) MainLoop(160, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
-        else MainLoop(128, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
+        else if (width == 144) MainLoop(144, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
+        else if (width == 128) MainLoop(128, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
+        else MainLoop(112, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
         CudaAsm.Emit("wgmma.wait_group.sync.aligned 0;");
 
         var d0 = new Output<float>(); var d1 = new Output<float>(); var d2 = new Output<float>(); var d3 = new Output<float>();
@@ -219,11 +221,13 @@ public sealed partial class WarpGroupLinear : IDisposable
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 80, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read6, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 96, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        if (width == 112) return;
         CudaAsm.EmitRef(Read7, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 112, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         if (width == 128) return;
         CudaAsm.EmitRef(Read8, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 128, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        if (width == 144) return;
         CudaAsm.EmitRef(Read9, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
         TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 144, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read10, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
@@ -301,7 +305,9 @@ public sealed partial class WarpGroupLinear : IDisposable
         else if (n == 224) CudaAsm.Emit(MultiplyStep224, a, b);
         else if (n == 192) CudaAsm.Emit(MultiplyStep192, a, b);
         else if (n == 160) CudaAsm.Emit(MultiplyStep160, a, b);
-        else CudaAsm.Emit(MultiplyStep128, a, b);
+        else if (n == 144) CudaAsm.Emit(MultiplyStep144, a, b);
+        else if (n == 128) CudaAsm.Emit(MultiplyStep128, a, b);
+        else CudaAsm.Emit(MultiplyStep112, a, b);
     }
 
     /// <summary>TMA: box at (column %2, row %3) of the matrix whose descriptor is at %1 into shared %0; completes bytes on barrier %4.</summary>

@@ -3,9 +3,12 @@ namespace Dream.Kernels.Ilgpu;
 /// <summary>
 /// The block of y one thread group of <see cref="WarpGroupLinear"/> computes: <see cref="WarpGroups"/> consumer warp
 /// groups of 64 rows each (2 or 3) × <see cref="Width"/> columns (the N of the `wgmma.m64nNk16` each warp group
-/// issues). Normally the rows are tokens and the columns output features: 128 or 192 tokens × 128, 192, 224 or 256
-/// features (224 because 3584 — Dream 7B's hidden size, the width of O and down — is 16 × 224: at 2048 tokens 16 × 16
-/// tiles of 128 × 224 fill two waves of 132 multiprocessors where 16 × 14 of 128 × 256 leave the second a sixth short). With <see cref="TokenColumns"/> the roles swap — 64 output features per warp group (rows of W) × N
+/// issues). Normally the rows are tokens and the columns output features: 128 or 192 tokens × 112, 128, 144, 192, 224
+/// or 256 features. The odd widths are there to fill the 132 multiprocessors of an H100/H200 with whole waves at
+/// Dream 7B's widths: 3584 — the hidden size, the width of O and down — is 16 × 224 and 32 × 112 (at 2048 tokens 16 × 16
+/// tiles of 128 × 224 fill two waves where 16 × 14 of 128 × 256 leave the second a sixth short; at 512 tokens 4 × 32
+/// tiles of 128 × 112 make one wave of 128 where 128 × 128 made 112), and 4608 — QKV's width — is 32 × 144 (4 × 32
+/// tiles of 128 × 144 at 512 tokens: one wave, where 192 × 128 made 108 groups of half again the work each). With <see cref="TokenColumns"/> the roles swap — 64 output features per warp group (rows of W) × N
 /// tokens — so a token count that is not a multiple of 64·G still fills its tiles: 320 tokens, the loop's canvas,
 /// are two columns of 160 where tiles of 128 or 192 token rows pad them to 384 (the product does a sixth less
 /// work per wave). Token-column tiles run only the SwiGLU epilogue, whose gate and up rows sit 8 apart — the two
@@ -21,7 +24,7 @@ public readonly record struct WarpGroupTile(int WarpGroups, int Width, bool Toke
     public const int MaxSharedBytes = 227 * 1024;
 
     /// <summary>The N of every wgmma shape the kernel carries, and those the token-row tiles use.</summary>
-    private static readonly int[] Multiplies = [128, 160, 192, 224, 256], RowTileWidths = [128, 192, 224, 256];
+    private static readonly int[] Multiplies = [112, 128, 144, 160, 192, 224, 256], RowTileWidths = [112, 128, 144, 192, 224, 256];
 
     // Arrays, not only the interface: TensorCoreLinear.ChooseTile walks them for every product of every denoising
     // step, and a foreach over an IReadOnlyList allocates its enumerator.

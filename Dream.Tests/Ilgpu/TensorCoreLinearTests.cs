@@ -137,15 +137,15 @@ public class TensorCoreLinearTests
     /// 0.410 with 128 × 256).
     /// </summary>
     [Theory]
-    [InlineData(320, 3584, 4608, LinearEpilogue.Store, 2, 128, 1)]
-    [InlineData(320, 3584, 3584, LinearEpilogue.AddInto, 2, 128, 1)]
+    [InlineData(320, 3584, 4608, LinearEpilogue.Store, 2, 112, 1)]
+    [InlineData(320, 3584, 3584, LinearEpilogue.AddInto, 2, 112, 1)]
     [InlineData(320, 3584, 37888, LinearEpilogue.SwiGlu, 3, 160, 1, true)]
-    [InlineData(320, 18944, 3584, LinearEpilogue.AddInto, 2, 256, 3)]
+    [InlineData(320, 18944, 3584, LinearEpilogue.AddInto, 3, 112, 2)]
     [InlineData(256, 3584, 152064, LinearEpilogue.Store, 2, 256, 1)]
-    [InlineData(512, 3584, 4608, LinearEpilogue.Store, 3, 128, 1)]
-    [InlineData(512, 3584, 3584, LinearEpilogue.AddInto, 2, 128, 1)]
+    [InlineData(512, 3584, 4608, LinearEpilogue.Store, 2, 144, 1)]
+    [InlineData(512, 3584, 3584, LinearEpilogue.AddInto, 2, 112, 1)]
     [InlineData(512, 3584, 37888, LinearEpilogue.SwiGlu, 2, 192, 1)]
-    [InlineData(512, 18944, 3584, LinearEpilogue.AddInto, 2, 128, 1)]
+    [InlineData(512, 18944, 3584, LinearEpilogue.AddInto, 2, 112, 1)]
     [InlineData(2048, 3584, 4608, LinearEpilogue.Store, 3, 192, 1)]
     [InlineData(2048, 3584, 3584, LinearEpilogue.AddInto, 2, 224, 1)]
     [InlineData(2048, 3584, 37888, LinearEpilogue.SwiGlu, 2, 256, 1)]
@@ -202,6 +202,10 @@ public class TensorCoreLinearTests
     [InlineData(3, 224, 4)]
     [InlineData(2, 128, 7)]
     [InlineData(3, 128, 5)]
+    [InlineData(2, 112, 7)]
+    [InlineData(3, 112, 5)]
+    [InlineData(2, 144, 6)]
+    [InlineData(3, 144, 5)]
     [InlineData(3, 160, 5, true)]
     public void WarpGroupRingsFillSharedMemory(int warpGroups, int width, int stages, bool tokenColumns = false)
     {
@@ -218,7 +222,7 @@ public class TensorCoreLinearTests
     {
         foreach (var tile in WarpGroupTile.Carried) tile.Validate();
         Assert.Contains(new WarpGroupTile(2, 224), WarpGroupTile.Carried);
-        foreach (var tile in new[] { new WarpGroupTile(2, 160), new WarpGroupTile(4, 128), new WarpGroupTile(1, 256), new WarpGroupTile(2, 160, TokenColumns: true) })
+        foreach (var tile in new[] { new WarpGroupTile(2, 160), new WarpGroupTile(2, 96), new WarpGroupTile(4, 128), new WarpGroupTile(1, 256), new WarpGroupTile(2, 160, TokenColumns: true) })
         {
             var e = Assert.Throws<ArgumentOutOfRangeException>(tile.Validate);
             Assert.Contains("the warp-group kernel runs", e.Message);
