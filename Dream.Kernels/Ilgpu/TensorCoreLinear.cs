@@ -160,8 +160,8 @@ public static class TensorCoreLinear
     /// split that fills one wave (at most <paramref name="maxSplit"/>). The 256-wide tiles make the fewest copies per
     /// multiply-add, the narrower ones more groups (a fuller wave where a product is small, no split and no reduce
     /// pass) and deeper rings; which wins depends on the product — on an H200 at Dream 7B's shapes (docs/benchmarks.md)
-    /// 128 × 128 for QKV and O at 320 tokens, 128 × 256 for gate+up and 128 × 224 for O and down at 2048 (16 × 16
-    /// groups: two full waves). The SwiGLU product also
+    /// 128 × 144 for QKV and 128 × 112 for O and down at 512 tokens (one wave of 128 groups each), 128 × 256 for
+    /// gate+up and 128 × 224 for O and down at 2048 (16 × 16 groups: two full waves). The SwiGLU product also
     /// weighs the token-column tiles (no split), which fit a token count that 64-token rows would pad: gate+up at
     /// 320 tokens, two columns of 160.
     /// </summary>
@@ -196,7 +196,10 @@ public static class TensorCoreLinear
     /// reduce pass at 0.33 µs per MB. Only the ranking matters: it picks the measured fastest tile, or one within 3%
     /// of it, for all 13 products measured. The 224-wide tiles came later (seventh session) and were not in the fit:
     /// for O and down at 2048 tokens it predicts 98 and 375 µs for 128 × 224 against 110 and 426 for 128 × 256,
-    /// and the card measured 104 and 378 against 115 and 410.
+    /// and the card measured 104 and 378 against 115 and 410. Nor were the 112- and 144-wide tiles (eighth session):
+    /// checked against every tile at every product at 320, 512, 1024 and 2048 tokens (runs 56–58), it picks the
+    /// fastest or one within 5% everywhere but QKV at 320 tokens, where its 128 × 112 ran 0.029–0.030 ms against
+    /// 0.027 for 128 × 128 (a refit of the same form to those timings ranked no differently).
     /// </summary>
     public static double PredictMicroseconds(WarpGroupTile tile, int split, int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue, int multiprocessors)
     {

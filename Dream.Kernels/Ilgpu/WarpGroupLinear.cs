@@ -27,7 +27,8 @@ namespace Dream.Kernels.Ilgpu;
 /// 128 or 192 token rows padded to 384 (<see cref="WarpGroupTile.TokenColumns"/>); below, "x tile" and "W tile" read
 /// "A tile" (the rows) and "B tile" (the columns). In is walked in steps of 64 (one 128-byte row per
 /// operand row) through a ring of S stages in dynamic shared memory (as many as fit in 227 KB: 4 for the 256-wide
-/// tiles, 192 × 192 and 192 × 224, 5 for 128 × 224, 128 × 192 and 192 × 128, 7 for 128 × 128; allowed through <see cref="HopperKernelLoader.AllowDynamicSharedMemory"/>;
+/// tiles, 192 × 192 and 192 × 224, 5 for 128 × 224, 128 × 192 and the other 192-token tiles, 6 for 128 × 144, 7 for
+/// 128 × 128 and 128 × 112; allowed through <see cref="HopperKernelLoader.AllowDynamicSharedMemory"/>;
 /// one group per multiprocessor). Each stage holds the x tile [64G, 64] and the W tile [N, 64] in the 128-byte swizzle
 /// (16-byte chunk c of row r at r·128 + 16·(c ⊕ (r mod 8)), 8-row atoms 1 KB-aligned): TMA writes that layout
 /// (<see cref="TensorMapTable"/> encodes the descriptors with it) and wgmma reads it (descriptor swizzle mode 1). Rows
