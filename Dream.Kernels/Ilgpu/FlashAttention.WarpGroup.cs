@@ -35,20 +35,6 @@ public static partial class FlashAttention
     public const int WarpGroupSharedBytes = 3 * SwizzledTileBytes + 1024;
 
     /// <summary>
-    /// The constant half of a K-major descriptor (Q and K: A and B of S = Q·Kᵀ): 128-byte swizzle (mode 1, bits
-    /// 62–63), 1 KB between 8-row atoms (stride byte offset 1024 ≫ 4 = 64, bits 32–45), leading byte offset unused
-    /// by swizzled K-major layouts (1, bits 16–29). The start address ≫ 4 goes in bits 0–13.
-    /// </summary>
-    private const long RowMajorDescriptor = (1L << 62) | (64L << 32) | (1L << 16);
-
-    /// <summary>
-    /// The constant half of V's descriptor as B of O += P·V, N-major (dims contiguous): 128-byte swizzle, 1 KB
-    /// between 8-key atoms along K (stride byte offset 64), and the second 64-dim slab 8 KB after the first (leading
-    /// byte offset 8192 ≫ 4 = 512: the distance between 64-wide atoms along N).
-    /// </summary>
-    private const long TransposedDescriptor = (1L << 62) | (64L << 32) | ((long)(SlabBytes >> 4) << 16);
-
-    /// <summary>
     /// The warp-group kernel (sm_90a, Dh = 128). Grid and arguments as <see cref="KernelTensorCore"/>: B·H·⌈T/64⌉
     /// groups of 128 threads; group (b·H + h)·⌈T/64⌉ + qb owns queries 64qb..64qb+63 of batch row b and head h.
     /// Dynamic shared memory (<see cref="WarpGroupSharedBytes"/>): Q tile, K tile, V tile, 16 KB each, from the
@@ -72,9 +58,11 @@ public static partial class FlashAttention
         uint qTile = (Ptx.DynamicSharedBase() + 1023u) & ~1023u;
         uint kTile = qTile + SwizzledTileBytes;
         uint vTile = kTile + SwizzledTileBytes;
-        long qDescriptor = RowMajorDescriptor | ((qTile & 0x3FFFF) >> 4);
-        long kDescriptor = RowMajorDescriptor | ((kTile & 0x3FFFF) >> 4);
-        long vDescriptor = TransposedDescriptor | ((vTile & 0x3FFFF) >> 4);
+        // Q and K (A and B of S = Q·Kᵀ) are K-major; V as the B of O += P·V is N-major (dims contiguous), its second
+        // 64-dim slab 8 KB after the first — the leading byte offset, between 64-wide atoms along N.
+        long qDescriptor = WgmmaDescriptor.At(WgmmaDescriptor.KMajor, qTile);
+        long kDescriptor = WgmmaDescriptor.At(WgmmaDescriptor.KMajor, kTile);
+        long vDescriptor = WgmmaDescriptor.At(WgmmaDescriptor.NMajor(SlabBytes), vTile);
 
         CudaAsm.Emit(DeclareRegisters);
         CudaAsm.Emit(".reg .pred wgp, wgz;");

@@ -54,13 +54,6 @@ public sealed partial class WarpGroupLinear : IDisposable
     /// <summary>Slice of In per pipeline step: one 128-byte swizzle row per operand row.</summary>
     public const int TileIn = 64;
 
-    /// <summary>
-    /// The constant half of a wgmma shared-memory descriptor: swizzle mode 1 (128-byte) in bits 62–63, stride byte
-    /// offset 1024 (between 8-row atoms, encoded ≫ 4 = 64) in bits 32–45, leading byte offset 1 (unused by swizzled
-    /// K-major layouts) in bits 16–29. The start address ≫ 4 goes in bits 0–13.
-    /// </summary>
-    private const long DescriptorBase = (1L << 62) | (64L << 32) | (1L << 16);
-
     private readonly Kernel _kernel;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int, int, int, int> _launch;
     private readonly AcceleratorStream _stream;
@@ -285,7 +278,8 @@ public sealed partial class WarpGroupLinear : IDisposable
             CudaAsm.Emit(WaitForStage, barriers + (uint)(8 * slot), parity);
 
             uint stage = (uint)(slot * stageBytes);
-            long da = Descriptor(a + stage), db = Descriptor(shared + stage + (uint)aTileBytes);
+            // Both operands K-major (x and W are stored with In contiguous).
+            long da = WgmmaDescriptor.At(WgmmaDescriptor.KMajor, a + stage), db = WgmmaDescriptor.At(WgmmaDescriptor.KMajor, shared + stage + (uint)aTileBytes);
             CudaAsm.Emit("wgmma.fence.sync.aligned;");
             // k = 0, 16, 32, 48: +32 bytes each inside the swizzle atom (the descriptors count 16-byte units).
             MultiplyStep(n, da, db);
@@ -324,7 +318,4 @@ public sealed partial class WarpGroupLinear : IDisposable
         @!landed bra wait_stage;
         }
         """;
-
-    /// <summary>A wgmma descriptor for the K-major, 128-byte-swizzled tile starting at shared address <paramref name="address"/>.</summary>
-    private static long Descriptor(uint address) => DescriptorBase | ((address & 0x3FFFF) >> 4);
 }
