@@ -130,13 +130,15 @@ public sealed class DeviceSampler : IDisposable
     }
 
     /// <summary>
-    /// Reveals the sampled rows of the request on <paramref name="canvas"/> ([B, T] on the device) as
-    /// <see cref="PrepareReveal"/> described them, then copies the canvas to <paramref name="hostCanvas"/> and waits
-    /// for the device. See <see cref="PositionSelector"/>.
+    /// Reveals the sampled rows of the request on the forward's ids (<paramref name="inputs"/>, [B, T] on the device)
+    /// as <see cref="PrepareReveal"/> described them, copies them to <paramref name="hostCanvas"/>, waits for the
+    /// device, and tells <paramref name="inputs"/> what its ids now are (so the next upload of the same canvas
+    /// copies nothing). See <see cref="PositionSelector"/>.
     /// </summary>
-    public void Reveal(ArrayView<int> canvas, Span<int> hostCanvas)
+    public void Reveal(IlgpuInputs inputs, Span<int> hostCanvas)
     {
         if (_revealBatch < 0) throw new InvalidOperationException("Reveal needs PrepareReveal first, for the same request");
+        var canvas = inputs.Ids;
         if (hostCanvas.Length != canvas.Length)
             throw new ArgumentException($"host canvas has {hostCanvas.Length} ids, the device canvas {canvas.Length}", nameof(hostCanvas));
         var stream = _kernels.Accelerator.DefaultStream;
@@ -145,6 +147,7 @@ public sealed class DeviceSampler : IDisposable
         _revealBatch = -1;
         canvas.CopyToCPU(stream, hostCanvas);
         _kernels.Accelerator.Synchronize();
+        inputs.IdsRevealed(hostCanvas);
     }
 
     private void EnsureRows(int rows)

@@ -182,8 +182,7 @@ public sealed class IlgpuModel : ISamplingForwardModel
         sampler.Begin(request, rows.Length, uniforms);
         sampler.PrepareReveal(positions, rowStart, revealCounts);
         var s = Run(input, rows, default, sampler);
-        sampler.Reveal(s.Ids, canvas);
-        s.IdsRevealed(canvas);
+        sampler.Reveal(s.Inputs, canvas);
     }
 
     private IlgpuRunState NewState(int batch, int length)

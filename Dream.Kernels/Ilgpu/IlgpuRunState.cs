@@ -20,6 +20,8 @@ public sealed class IlgpuRunState : IDisposable
     public int Length { get; }
     public int RowCapacity { get; }
 
+    /// <summary>The forward's inputs (the device sampler's reveal writes their ids).</summary>
+    public IlgpuInputs Inputs => _inputs;
     public ArrayView<int> Ids => _inputs.Ids;          // [N]
     public ArrayView<int> IsReal => _inputs.IsReal;    // [N] 1 = real token, 0 = pad
     public ArrayView<float> Cos => _inputs.Cos;        // [N, Dh/2]
@@ -73,9 +75,6 @@ public sealed class IlgpuRunState : IDisposable
 
     /// <summary>Copies ids, the pad mask and (when the positions changed) the RoPE tables to the device.</summary>
     public void Upload(ForwardInput input) => _inputs.Upload(input);
-
-    /// <summary>See <see cref="IlgpuInputs.IdsRevealed"/>.</summary>
-    public void IdsRevealed(ReadOnlySpan<int> ids) => _inputs.IdsRevealed(ids);
 
     public void Dispose() => _buffers.Dispose();
 }

@@ -179,8 +179,7 @@ public sealed class TensorCoreModel : ISamplingForwardModel
         sampler.Begin(request, rows.Length, uniforms);
         sampler.PrepareReveal(positions, rowStart, revealCounts);
         var s = Run(input, rows, default, sampler, copyLogits: false);
-        sampler.Reveal(s.Inputs.Ids, canvas);
-        s.Inputs.IdsRevealed(canvas);
+        sampler.Reveal(s.Inputs, canvas);
     }
 
     /// <summary>The layers, then per chunk of requested rows the final norm and lm_head, whose logits go to the host
