@@ -23,15 +23,18 @@ public readonly record struct WarpGroupTile(int WarpGroups, int Width, bool Toke
     /// <summary>Dynamic shared memory one group may have on an H100/H200 (227 KB).</summary>
     public const int MaxSharedBytes = 227 * 1024;
 
-    /// <summary>The N of every wgmma shape the kernel carries, and those the token-row tiles use.</summary>
-    private static readonly int[] Multiplies = [112, 128, 144, 160, 192, 224, 256], RowTileWidths = [112, 128, 144, 192, 224, 256];
+    /// <summary>The N of the token-row tiles, largest first.</summary>
+    private static readonly int[] RowTileWidths = [256, 224, 192, 144, 128, 112];
 
     // Arrays, not only the interface: TensorCoreLinear.ChooseTile walks them for every product of every denoising
     // step, and a foreach over an IReadOnlyList allocates its enumerator.
     private static readonly WarpGroupTile[] Tiles =
-        [.. from g in new[] { MaxWarpGroups, MinWarpGroups } from n in RowTileWidths.Reverse() select new WarpGroupTile(g, n)];
+        [.. from g in new[] { MaxWarpGroups, MinWarpGroups } from n in RowTileWidths select new WarpGroupTile(g, n)];
     private static readonly WarpGroupTile[] ColumnTiles = [new(MaxWarpGroups, 160, TokenColumns: true)];
     private static readonly WarpGroupTile[] Every = [.. Tiles, .. ColumnTiles];
+
+    /// <summary>The N of every wgmma shape the kernel carries: the widths of all its tiles (declared after them: static fields initialise in order).</summary>
+    private static readonly int[] Multiplies = [.. Every.Select(t => t.Width).Distinct().Order()];
 
     /// <summary>The N of the wgmma shapes the kernel carries (one main loop each).</summary>
     public static ReadOnlySpan<int> MultiplyWidths => Multiplies;
