@@ -3,9 +3,10 @@ using System.Runtime.InteropServices;
 namespace Dream.Kernels.Ilgpu;
 
 /// <summary>
-/// The two CUDA driver calls the Hopper kernels need and ILGPU 1.5.3 does not wrap, made directly on the driver
-/// library ILGPU itself loads (libcuda; nothing else native). Both act on the calling thread's current context,
-/// which is the accelerator's (ILGPU binds it when the accelerator is created on this thread).
+/// The CUDA driver calls that ILGPU 1.5.3 does not wrap — two for the Hopper kernels (shared-memory limit, TMA
+/// descriptors), the rest for <see cref="CudaGraph"/> — made directly on the driver library ILGPU itself loads
+/// (libcuda; nothing else native). They act on the calling thread's current context, which is the accelerator's
+/// (ILGPU binds it when the accelerator is created on this thread).
 /// </summary>
 internal static partial class CudaDriver
 {
@@ -45,6 +46,36 @@ internal static partial class CudaDriver
             throw new InvalidOperationException($"cuTensorMapEncodeTiled(bf16 [{rows}, {columns}] at 0x{address:x}, box [{boxRows}, {boxColumns}]) failed with CUDA error {status}");
         new ReadOnlySpan<ulong>(aligned, TensorMapBytes / 8).CopyTo(map);
     }
+
+    /// <summary>Throws, naming the call, when a driver call returned an error.</summary>
+    public static void Check(int status, string call)
+    {
+        if (status != 0) throw new InvalidOperationException($"{call} failed with CUDA error {status}");
+    }
+
+    /// <summary>CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: a call on this thread that cannot be recorded fails the capture.</summary>
+    public const int CaptureThreadLocal = 1;
+
+    [LibraryImport(Library)]
+    public static partial int cuStreamBeginCapture_v2(nint stream, int mode);
+
+    [LibraryImport(Library)]
+    public static partial int cuStreamEndCapture(nint stream, out nint graph);
+
+    [LibraryImport(Library)]
+    public static unsafe partial int cuGraphGetNodes(nint graph, nint* nodes, ref nuint count);
+
+    [LibraryImport(Library)]
+    public static partial int cuGraphInstantiateWithFlags(out nint exec, nint graph, ulong flags);
+
+    [LibraryImport(Library)]
+    public static partial int cuGraphLaunch(nint exec, nint stream);
+
+    [LibraryImport(Library)]
+    public static partial int cuGraphExecDestroy(nint exec);
+
+    [LibraryImport(Library)]
+    public static partial int cuGraphDestroy(nint graph);
 
     [LibraryImport(Library)]
     private static partial int cuFuncSetAttribute(nint function, int attribute, int value);

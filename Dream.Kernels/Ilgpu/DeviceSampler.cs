@@ -56,7 +56,7 @@ public sealed class DeviceSampler : IDisposable
         {
             float below1 = MathF.BitDecrement(1f);
             for (int r = 0; r < rows; r++) _hostFloats[r] = Math.Min((float)uniforms[r], below1);
-            _uniforms!.View.SubView(0, rows).CopyFromCPU(_kernels.Accelerator.DefaultStream, _hostFloats.AsSpan(0, rows));
+            _uniforms!.View.SubView(0, rows).CopyFromCPU(_kernels.Stream, _hostFloats.AsSpan(0, rows));
         }
     }
 
@@ -76,7 +76,7 @@ public sealed class DeviceSampler : IDisposable
     {
         if (tokens.Length != _rows || confidence.Length != _rows)
             throw new ArgumentException($"need {_rows} tokens and confidences, got {tokens.Length} and {confidence.Length}");
-        var stream = _kernels.Accelerator.DefaultStream;
+        var stream = _kernels.Stream;
         if (_rows > 0)
         {
             _tokens!.View.SubView(0, _rows).CopyToCPU(stream, tokens);
@@ -122,7 +122,7 @@ public sealed class DeviceSampler : IDisposable
         if (positions.Length != _rows || rowStart.Length != batch + 1 || rowStart[batch] != _rows)
             throw new ArgumentException($"{positions.Length} positions and row starts ending at {rowStart[^1]} for a request of {_rows} rows");
         EnsureBatch(batch);
-        var stream = _kernels.Accelerator.DefaultStream;
+        var stream = _kernels.Stream;
         if (_rows > 0) _positions!.View.SubView(0, _rows).CopyFromCPU(stream, positions);
         _rowStart!.View.SubView(0, batch + 1).CopyFromCPU(stream, rowStart);
         _revealCounts!.View.SubView(0, batch).CopyFromCPU(stream, revealCounts);
@@ -141,7 +141,7 @@ public sealed class DeviceSampler : IDisposable
         var canvas = inputs.Ids;
         if (hostCanvas.Length != canvas.Length)
             throw new ArgumentException($"host canvas has {hostCanvas.Length} ids, the device canvas {canvas.Length}", nameof(hostCanvas));
-        var stream = _kernels.Accelerator.DefaultStream;
+        var stream = _kernels.Stream;
         PositionSelector.Reveal(_kernels, _revealBatch, _rowStart!.View, _positions!.View, _tokens!.View, _confidence!.View,
             _deficit!.View, _revealCounts!.View, canvas);
         _revealBatch = -1;

@@ -58,6 +58,9 @@ public static partial class FlashAttention
     {
         public Accelerator Accelerator { get; }
 
+        /// <summary>The stream the kernels launch on (the model passes <see cref="IlgpuKernels.Stream"/>, so a graph can capture them).</summary>
+        public AcceleratorStream Stream { get; }
+
         /// <summary>Threads per group of the portable kernel: a power of two, at most the device's limit and <see cref="MaxPortableGroup"/>.</summary>
         public int PortableGroupSize { get; }
 
@@ -69,23 +72,25 @@ public static partial class FlashAttention
 
         internal readonly Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<int>, ArrayView<ushort>, int, int, int, int, int, int, float> Portable;
         internal readonly Action<KernelConfig, ArrayView<int>, long, long, long, long, int, int, int, int, int, float>? TensorCore;
-        internal readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, long, long, long, long, int, int, int, int, int, float>? WarpGroup;
+        internal readonly Action<KernelConfig, ArrayView<int>, long, long, long, long, int, int, int, int, int, float>? WarpGroup;
 
         /// <param name="accelerator">The device.</param>
         /// <param name="warpGroup">Whether to load the warp-group kernel where the device has it (false: the mma.sync kernel runs instead — for comparing the two).</param>
-        public Kernels(Accelerator accelerator, bool warpGroup = true)
+        /// <param name="stream">The stream to launch on; the accelerator's default stream when null.</param>
+        public Kernels(Accelerator accelerator, bool warpGroup = true, AcceleratorStream? stream = null)
         {
             Accelerator = accelerator;
+            Stream = stream ?? accelerator.DefaultStream;
             PortableGroupSize = IlgpuKernels.PowerOfTwoAtMost(Math.Min(accelerator.MaxNumThreadsPerGroup, MaxPortableGroup));
-            Portable = accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<int>, ArrayView<ushort>, int, int, int, int, int, int, float>(KernelPortable);
+            Portable = accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<int>, ArrayView<ushort>, int, int, int, int, int, int, float>(KernelPortable).On(Stream);
             if (accelerator.AcceleratorType == AcceleratorType.Cuda)
-                TensorCore = accelerator.LoadStreamKernel<ArrayView<int>, long, long, long, long, int, int, int, int, int, float>(KernelTensorCore);
+                TensorCore = accelerator.LoadKernel<ArrayView<int>, long, long, long, long, int, int, int, int, int, float>(KernelTensorCore).On(Stream);
             if (warpGroup && HopperKernelLoader.Supports(accelerator) && accelerator is CudaAccelerator cuda)
             {
                 // Loaded once per accelerator and released with it, like the kernels above.
                 var kernel = HopperKernelLoader.Load(cuda, WarpGroupMethod);
                 HopperKernelLoader.AllowDynamicSharedMemory(kernel, WarpGroupSharedBytes);
-                WarpGroup = kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, ArrayView<int>, long, long, long, long, int, int, int, int, int, float>>();
+                WarpGroup = kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, ArrayView<int>, long, long, long, long, int, int, int, int, int, float>>().On(Stream);
             }
         }
     }
@@ -119,7 +124,7 @@ public static partial class FlashAttention
             if (kernels.WarpGroup is { } warpGroup)
             {
                 var wgConfig = new KernelConfig(batch * heads * queryBlocks, TensorCoreThreads, SharedMemoryConfig.RequestDynamic<byte>(WarpGroupSharedBytes));
-                warpGroup(kernels.Accelerator.DefaultStream, wgConfig, isReal, Ptx.DeviceAddress(q), Ptx.DeviceAddress(k), Ptx.DeviceAddress(v), Ptx.DeviceAddress(output),
+                warpGroup(wgConfig, isReal, Ptx.DeviceAddress(q), Ptx.DeviceAddress(k), Ptx.DeviceAddress(v), Ptx.DeviceAddress(output),
                     qStride, kvStride, tokens, heads, kvHeads, scaleLog2);
                 return;
             }

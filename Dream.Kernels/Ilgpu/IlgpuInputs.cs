@@ -14,7 +14,7 @@ namespace Dream.Kernels.Ilgpu;
 /// </summary>
 public sealed class IlgpuInputs : IDisposable
 {
-    private readonly Accelerator _acc;
+    private readonly AcceleratorStream _stream;
     private readonly DeviceBuffers _buffers;
     private readonly int[] _hostIsReal;                  // [N] the mask on the device
     private readonly int[] _nextIsReal;                  // [N] staging for the next mask
@@ -30,9 +30,10 @@ public sealed class IlgpuInputs : IDisposable
     public ArrayView<float> Cos { get; }        // [N, Dh/2]
     public ArrayView<float> Sin { get; }        // [N, Dh/2]
 
-    public IlgpuInputs(Accelerator accelerator, DreamConfig c, int batch, int length)
+    /// <param name="stream">The stream the uploads go on (the forward's, <see cref="IlgpuKernels.Stream"/>); the accelerator's default stream when null.</param>
+    public IlgpuInputs(Accelerator accelerator, DreamConfig c, int batch, int length, AcceleratorStream? stream = null)
     {
-        _acc = accelerator;
+        _stream = stream ?? accelerator.DefaultStream;
         _buffers = new DeviceBuffers(accelerator);
         int n = batch * length, half = c.HeadDim / 2;
         _hostIsReal = new int[n];
@@ -61,7 +62,7 @@ public sealed class IlgpuInputs : IDisposable
     /// <summary>Copies ids and the pad mask to the device where they changed; rebuilds the RoPE tables only when the positions changed.</summary>
     public void Upload(ForwardInput input)
     {
-        var stream = _acc.DefaultStream;
+        var stream = _stream;
         if (!_idsKnown || !input.Ids.AsSpan().SequenceEqual(_deviceIds))
         {
             Ids.CopyFromCPU(stream, input.Ids);

@@ -28,6 +28,15 @@ public sealed class IlgpuKernels : IDisposable
 
     public Accelerator Accelerator { get; }
 
+    /// <summary>
+    /// The stream every kernel and every copy of a forward pass goes on. On CUDA a stream of our own, created
+    /// blocking (CU_STREAM_DEFAULT): the accelerator's default stream is the legacy NULL stream, which a CUDA graph
+    /// cannot capture (<see cref="CudaGraph"/>), and a blocking stream stays ordered with whatever still uses that
+    /// default stream (ILGPU's synchronous uploads, the tests' copies). Elsewhere the accelerator's default stream.
+    /// </summary>
+    public AcceleratorStream Stream { get; }
+    private readonly AcceleratorStream? _ownedStream;
+
     /// <summary>Threads per group of the row kernels (RmsNorm, Attention, sampling): a power of two.</summary>
     public int ReductionGroupSize { get; }
 
@@ -87,29 +96,33 @@ public sealed class IlgpuKernels : IDisposable
         _dummy = accelerator.Allocate1D<float>(1);
         _dummyBf16 = accelerator.Allocate1D<ushort>(1);
         IsCuda = accelerator is ILGPU.Runtime.Cuda.CudaAccelerator;
+        if (accelerator is ILGPU.Runtime.Cuda.CudaAccelerator cuda)
+            Stream = _ownedStream = cuda.CreateStream(ILGPU.Runtime.Cuda.StreamFlags.CU_STREAM_DEFAULT);
+        else
+            Stream = accelerator.DefaultStream;
 
-        EmbeddingF32 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.Embedding.KernelF32);
-        EmbeddingBf16 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.Embedding.KernelBf16);
-        RmsNorm = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, float, ArrayView<float>, int>(Ilgpu.RmsNorm.Kernel);
-        RmsNormToBf16 = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, float, ArrayView<ushort>, int>(Ilgpu.RmsNorm.KernelToBf16);
-        RotaryEmbeddingToBf16 = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, int, int>(Ilgpu.RotaryEmbedding.KernelToBf16);
-        RotaryEmbeddingToBf16Quads = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, int, int>(Ilgpu.RotaryEmbedding.KernelToBf16Quads);
-        LinearF32 = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, int, int, int, int>(Ilgpu.Linear.KernelF32);
-        LinearBf16 = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<ushort>, ArrayView<float>, int, ArrayView<float>, int, int, int, int>(Ilgpu.Linear.KernelBf16);
-        RotaryEmbedding = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Ilgpu.RotaryEmbedding.Kernel);
-        Attention = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, float>(Ilgpu.Attention.Kernel);
-        SwiGlu = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Ilgpu.SwiGlu.Kernel);
-        ResidualAdd = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(Ilgpu.ResidualAdd.Kernel);
-        RowGather = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.RowGather.Kernel);
-        TensorCoreLinear = accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int>(Ilgpu.TensorCoreLinear.Kernel);
-        TensorCoreLinearReduce = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, int, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, int, int, int>(Ilgpu.TensorCoreLinear.KernelReduce);
-        TokenSampler = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(Ilgpu.TokenSampler.Kernel);
-        TokenSamplerChunkLargest = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<uint>, ArrayView<int>, TokenSampler.ChunkShape>(Ilgpu.TokenSampler.KernelChunkLargest);
-        TokenSamplerChunkMass = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<uint>, ArrayView<int>, TokenSampler.ChunkShape>(Ilgpu.TokenSampler.KernelChunkMass);
-        TokenSamplerChunkEntropy = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<uint>, ArrayView<int>, TokenSampler.ChunkShape>(Ilgpu.TokenSampler.KernelChunkEntropy);
-        TokenSamplerChunkFinish = accelerator.LoadStreamKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<uint>, ArrayView<int>, TokenSampler.ChunkShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(Ilgpu.TokenSampler.KernelChunkFinish);
-        PositionSelector = accelerator.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>>(Ilgpu.PositionSelector.Kernel);
-        if (warpGroupMma && Ilgpu.WarpGroupLinear.IsSupported(accelerator)) WarpGroupLinear = new WarpGroupLinear(accelerator);
+        EmbeddingF32 = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.Embedding.KernelF32).On(Stream);
+        EmbeddingBf16 = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<ushort>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.Embedding.KernelBf16).On(Stream);
+        RmsNorm = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, float, ArrayView<float>, int>(Ilgpu.RmsNorm.Kernel).On(Stream);
+        RmsNormToBf16 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, float, ArrayView<ushort>, int>(Ilgpu.RmsNorm.KernelToBf16).On(Stream);
+        RotaryEmbeddingToBf16 = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, int, int>(Ilgpu.RotaryEmbedding.KernelToBf16).On(Stream);
+        RotaryEmbeddingToBf16Quads = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, int, int>(Ilgpu.RotaryEmbedding.KernelToBf16Quads).On(Stream);
+        LinearF32 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, int, int, int, int>(Ilgpu.Linear.KernelF32).On(Stream);
+        LinearBf16 = accelerator.LoadKernel<ArrayView<float>, ArrayView<ushort>, ArrayView<float>, int, ArrayView<float>, int, int, int, int>(Ilgpu.Linear.KernelBf16).On(Stream);
+        RotaryEmbedding = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Ilgpu.RotaryEmbedding.Kernel).On(Stream);
+        Attention = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int, float>(Ilgpu.Attention.Kernel).On(Stream);
+        SwiGlu = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Ilgpu.SwiGlu.Kernel).On(Stream);
+        ResidualAdd = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>>(Ilgpu.ResidualAdd.Kernel).On(Stream);
+        RowGather = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(Ilgpu.RowGather.Kernel).On(Stream);
+        TensorCoreLinear = accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int>(Ilgpu.TensorCoreLinear.Kernel).On(Stream);
+        TensorCoreLinearReduce = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, int, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, int, int, int>(Ilgpu.TensorCoreLinear.KernelReduce).On(Stream);
+        TokenSampler = accelerator.LoadKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(Ilgpu.TokenSampler.Kernel).On(Stream);
+        TokenSamplerChunkLargest = accelerator.LoadKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<uint>, ArrayView<int>, TokenSampler.ChunkShape>(Ilgpu.TokenSampler.KernelChunkLargest).On(Stream);
+        TokenSamplerChunkMass = accelerator.LoadKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<uint>, ArrayView<int>, TokenSampler.ChunkShape>(Ilgpu.TokenSampler.KernelChunkMass).On(Stream);
+        TokenSamplerChunkEntropy = accelerator.LoadKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<uint>, ArrayView<int>, TokenSampler.ChunkShape>(Ilgpu.TokenSampler.KernelChunkEntropy).On(Stream);
+        TokenSamplerChunkFinish = accelerator.LoadKernel<ArrayView<float>, SamplingSettings, ArrayView<float>, ArrayView<uint>, ArrayView<int>, TokenSampler.ChunkShape, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(Ilgpu.TokenSampler.KernelChunkFinish).On(Stream);
+        PositionSelector = accelerator.LoadKernel<ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>>(Ilgpu.PositionSelector.Kernel).On(Stream);
+        if (warpGroupMma && Ilgpu.WarpGroupLinear.IsSupported(accelerator)) WarpGroupLinear = new WarpGroupLinear(accelerator, Stream);
     }
 
     /// <summary>
@@ -159,5 +172,6 @@ public sealed class IlgpuKernels : IDisposable
         WarpGroupLinear?.Dispose();
         _dummy.Dispose();
         _dummyBf16.Dispose();
+        _ownedStream?.Dispose();
     }
 }

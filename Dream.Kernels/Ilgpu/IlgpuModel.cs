@@ -147,12 +147,12 @@ public sealed class IlgpuModel : ISamplingForwardModel
         {
             int count = Math.Min(s.RowCapacity, rows.Length - start);
             var rowIds = s.Rows.SubView(0, count);
-            rowIds.CopyFromCPU(k.Accelerator.DefaultStream, rows.Slice(start, count));
+            rowIds.CopyFromCPU(k.Stream, rows.Slice(start, count));
             RowGather.Forward(k, s.H, rowIds, s.Selected, count, d);
             RmsNorm.Forward(k, s.Selected, _finalNorm.View, _eps, s.Selected, count, d);
             Linear.Forward(k, s.Selected, _lmHead, null, s.Logits, count, d, vocab);
             if (sampler is not null) sampler.Sample(s.Logits, start, count);
-            else s.Logits.SubView(0, (long)count * vocab).CopyToCPU(k.Accelerator.DefaultStream, logits.Slice(start * vocab, count * vocab));
+            else s.Logits.SubView(0, (long)count * vocab).CopyToCPU(k.Stream, logits.Slice(start * vocab, count * vocab));
         }
         k.Accelerator.Synchronize();
     }

@@ -25,7 +25,10 @@ namespace Dream.Kernels.Ilgpu;
 ///     <see cref="ForwardSampleReveal"/>: <see cref="DeviceSampler"/>)
 ///
 /// Seven launches per layer. Weights are uploaded once as bf16 (q, k, v concatenated; gate and up interleaved in
-/// blocks of eight rows); activations live in one <see cref="TensorCoreRunState"/> per (batch, length); one stream.
+/// blocks of eight rows); activations live in one <see cref="TensorCoreRunState"/> per (batch, length); one stream
+/// (<see cref="IlgpuKernels.Stream"/>). On CUDA the embedding and the layers — everything up to lm_head, whose row
+/// count changes every step — are recorded once per run state into a <see cref="CudaGraph"/> and replayed
+/// (<see cref="UsesGraphs"/>).
 /// On CUDA the products and attention run on tensor cores (mma.sync); on the CPU simulator and OpenCL the same
 /// kernels take their portable fallbacks, which is how CI tests this model.
 /// Needs D and F to be multiples of 32 (every Dream shape is); see <see cref="Supports"/>.
@@ -55,6 +58,9 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     private readonly int _samplerChunks;   // chunks per sampled row (0: the sampler picks; tests fix it)
     private TensorCoreRunState? _state;
     private DeviceSampler? _sampler;
+    private CudaGraph? _recorded;        // the embedding and layers of _state, recorded (null until recorded)
+    private int _recordedGeneration;     // the TMA descriptor generation _recorded was recorded under
+    private int _plainRunGeneration = -1; // the generation of the last unrecorded run of _state's layers (-1: none)
 
     public DreamConfig Config { get; }
     public string BackendName { get; }
@@ -62,6 +68,22 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     /// <summary>Every product's input is rounded to bf16 (the residual stream and the sums stay f32).</summary>
     public ForwardPrecision Precision => ForwardPrecision.Bf16Inputs;
     public string DeviceName => _kernels.Accelerator.Name;
+
+    /// <summary>
+    /// Whether the embedding and layers run as a recorded <see cref="CudaGraph"/> (true by default on CUDA, where
+    /// the stream can be captured; always false elsewhere). The first forward of each (batch, length) runs its
+    /// launches one by one — it registers the TMA descriptors and lets nothing unrecordable into the graph — and the
+    /// second records them. Settable so that a benchmark can time both ways in one process.
+    /// </summary>
+    public bool UsesGraphs
+    {
+        get => _usesGraphs;
+        set => _usesGraphs = value && CudaGraph.CanCapture(_kernels.Stream);
+    }
+    private bool _usesGraphs;
+
+    /// <summary>Operations in the recorded layers of the current run state (0 when none are recorded).</summary>
+    public int RecordedOperations => _recorded?.Operations ?? 0;
 
     /// <summary>Why <paramref name="config"/> cannot run here, or null when it can.</summary>
     public static string? Supports(DreamConfig config)
@@ -116,7 +138,8 @@ public sealed class TensorCoreModel : ISamplingForwardModel
         _ownedDevice = ownedDevice;
         _eps = (float)c.RmsNormEps;
         var acc = kernels.Accelerator;
-        _attention = new FlashAttention.Kernels(acc);
+        _attention = new FlashAttention.Kernels(acc, stream: kernels.Stream);
+        UsesGraphs = true;
         _embedding = DeviceWeight.FromBf16(acc, Bf16Bits(weights.Embedding));
         _tied = weights.LmHead.Address == weights.Embedding.Address;
         _lmHead = _tied ? _embedding : DeviceWeight.FromBf16(acc, Bf16Bits(weights.LmHead));
@@ -187,31 +210,17 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     private TensorCoreRunState Run(ForwardInput input, ReadOnlySpan<int> rows, Span<float> logits, DeviceSampler? sampler, bool copyLogits)
     {
         var c = Config;
-        int n = input.Batch * input.Length, d = c.HiddenSize, f = c.IntermediateSize, kv = c.KvDim, dh = c.HeadDim;
-        int qkvWidth = d + 2 * kv;
+        int d = c.HiddenSize;
         var k = _kernels;
         var s = _state is { } st && st.Batch == input.Batch && st.Length == input.Length ? st : NewState(input.Batch, input.Length);
         s.Inputs.Upload(input);
         // The first chunk's row ids go up now, while the stream is idle: a copy from pageable memory after the
         // layers would wait for all of them and leave the device idle until the host launched lm_head.
-        var stream = k.Accelerator.DefaultStream;
+        var stream = k.Stream;
         int firstChunk = Math.Min(s.RowCapacity, rows.Length);
         if (firstChunk > 0) s.Rows.SubView(0, firstChunk).CopyFromCPU(stream, rows[..firstChunk]);
 
-        Embedding.Forward(k, _embedding, s.Inputs.Ids, s.H, n, d);
-        foreach (var layer in _layers)
-        {
-            RmsNorm.ForwardToBf16(k, s.H, layer.InputNorm.View, _eps, s.A, n, d);
-            TensorCoreLinear.Forward(k, s.A, layer.Qkv.View, layer.QkvBias.View, LinearEpilogue.Store, s.Qkv, default, n, d, qkvWidth, s.Workspace);
-            RotaryEmbedding.ApplyToBf16(k, s.Qkv, s.Inputs.Cos, s.Inputs.Sin, s.QkvBf16, n, c.NumAttentionHeads, c.NumKeyValueHeads, dh);
-            FlashAttention.Forward(_attention, s.QkvBf16, s.QkvBf16.SubView(d), s.QkvBf16.SubView(d + kv), qkvWidth, qkvWidth,
-                s.Inputs.IsReal, s.Attn, input.Batch, input.Length, c.NumAttentionHeads, c.NumKeyValueHeads, dh);
-            TensorCoreLinear.Forward(k, s.Attn, layer.O.View, null, LinearEpilogue.AddInto, s.H, default, n, d, d, s.Workspace);
-
-            RmsNorm.ForwardToBf16(k, s.H, layer.PostNorm.View, _eps, s.A, n, d);
-            TensorCoreLinear.Forward(k, s.A, layer.GateUp.View, null, LinearEpilogue.SwiGlu, default, s.Act, n, d, 2 * f, s.Workspace);
-            TensorCoreLinear.Forward(k, s.Act, layer.Down.View, null, LinearEpilogue.AddInto, s.H, default, n, f, d, s.Workspace);
-        }
+        Layers(s, input.Batch, input.Length);
 
         // lm_head over the requested rows only, a chunk of rows at a time (the chunk buffers are fixed).
         int vocab = c.VocabSize;
@@ -231,8 +240,63 @@ public sealed class TensorCoreModel : ISamplingForwardModel
         return s;
     }
 
+    /// <summary>
+    /// The embedding and every layer over the run state's inputs: replayed from the recording when there is a current
+    /// one; recorded when an unrecorded run under the same descriptor generation has already registered every TMA
+    /// descriptor these launches use; otherwise launched one by one (always, with <see cref="UsesGraphs"/> off).
+    /// </summary>
+    private void Layers(TensorCoreRunState s, int batch, int length)
+    {
+        int generation = _kernels.WarpGroupLinear?.DescriptorGeneration ?? 0;
+        if (UsesGraphs)
+        {
+            if (_recorded is { } recorded && _recordedGeneration == generation)
+            {
+                recorded.Launch();
+                return;
+            }
+            _recorded?.Dispose();
+            _recorded = null;
+            if (_plainRunGeneration == generation)
+            {
+                _recorded = CudaGraph.Capture(_kernels.Stream, () => LaunchLayers(s, batch, length));
+                _recordedGeneration = generation;
+                _recorded.Launch();
+                return;
+            }
+        }
+        LaunchLayers(s, batch, length);
+        _plainRunGeneration = _kernels.WarpGroupLinear?.DescriptorGeneration ?? 0;
+    }
+
+    /// <summary>ids [N] → h [N, D] f32 through every layer (the composition in the class summary), launched on the kernels' stream.</summary>
+    private void LaunchLayers(TensorCoreRunState s, int batch, int length)
+    {
+        var c = Config;
+        int n = batch * length, d = c.HiddenSize, f = c.IntermediateSize, kv = c.KvDim, dh = c.HeadDim;
+        int qkvWidth = d + 2 * kv;
+        var k = _kernels;
+        Embedding.Forward(k, _embedding, s.Inputs.Ids, s.H, n, d);
+        foreach (var layer in _layers)
+        {
+            RmsNorm.ForwardToBf16(k, s.H, layer.InputNorm.View, _eps, s.A, n, d);
+            TensorCoreLinear.Forward(k, s.A, layer.Qkv.View, layer.QkvBias.View, LinearEpilogue.Store, s.Qkv, default, n, d, qkvWidth, s.Workspace);
+            RotaryEmbedding.ApplyToBf16(k, s.Qkv, s.Inputs.Cos, s.Inputs.Sin, s.QkvBf16, n, c.NumAttentionHeads, c.NumKeyValueHeads, dh);
+            FlashAttention.Forward(_attention, s.QkvBf16, s.QkvBf16.SubView(d), s.QkvBf16.SubView(d + kv), qkvWidth, qkvWidth,
+                s.Inputs.IsReal, s.Attn, batch, length, c.NumAttentionHeads, c.NumKeyValueHeads, dh);
+            TensorCoreLinear.Forward(k, s.Attn, layer.O.View, null, LinearEpilogue.AddInto, s.H, default, n, d, d, s.Workspace);
+
+            RmsNorm.ForwardToBf16(k, s.H, layer.PostNorm.View, _eps, s.A, n, d);
+            TensorCoreLinear.Forward(k, s.A, layer.GateUp.View, null, LinearEpilogue.SwiGlu, default, s.Act, n, d, 2 * f, s.Workspace);
+            TensorCoreLinear.Forward(k, s.Act, layer.Down.View, null, LinearEpilogue.AddInto, s.H, default, n, f, d, s.Workspace);
+        }
+    }
+
     private TensorCoreRunState NewState(int batch, int length)
     {
+        _recorded?.Dispose();
+        _recorded = null;
+        _plainRunGeneration = -1;
         _state?.Dispose();
         _state = null;
         _state = new TensorCoreRunState(_kernels, Config, batch, length, _rowChunk);
@@ -241,6 +305,7 @@ public sealed class TensorCoreModel : ISamplingForwardModel
 
     public void Dispose()
     {
+        _recorded?.Dispose();
         _state?.Dispose();
         _sampler?.Dispose();
         foreach (var l in _layers) l.Dispose();

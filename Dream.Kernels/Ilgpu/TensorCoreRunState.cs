@@ -52,7 +52,7 @@ public sealed class TensorCoreRunState : IDisposable
         RowCapacity = (int)Math.Min(n, rowChunk);
         try
         {
-            Inputs = _buffers.Own(new IlgpuInputs(accelerator, c, batch, length));
+            Inputs = _buffers.Own(new IlgpuInputs(accelerator, c, batch, length, kernels.Stream));
             H = Allocate<float>(n * c.HiddenSize);
             A = Allocate<ushort>(n * c.HiddenSize);
             Qkv = Allocate<float>(n * qkvWidth);

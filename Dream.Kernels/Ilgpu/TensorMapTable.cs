@@ -9,7 +9,8 @@ namespace Dream.Kernels.Ilgpu;
 /// again by (device address, rows, columns, box rows) — so a model's weights and its run state's buffers each get
 /// a descriptor the first time they are multiplied (rows = the whole buffer, whatever the call's row count), and
 /// every later call, every denoising step included, is a dictionary lookup with no allocation and no copy. The kernel reads a descriptor in global memory by its address. When the table is
-/// full it waits for the device (a slot may still be in use by a queued kernel) and starts over.
+/// full it waits for the device (a slot may still be in use by a queued kernel) and starts over, and counts a new
+/// <see cref="Generation"/>: a captured graph holds slot addresses, so it is stale once the generation moves on.
 /// </summary>
 internal sealed class TensorMapTable : IDisposable
 {
@@ -19,14 +20,20 @@ internal sealed class TensorMapTable : IDisposable
     private const int SlotWords = CudaDriver.TensorMapBytes / 8;
 
     private readonly Accelerator _accelerator;
+    private readonly AcceleratorStream _stream;
     private readonly MemoryBuffer1D<ulong, Stride1D.Dense> _maps;        // [Capacity, 16] u64: one CUtensorMap per slot
     private readonly long _base;
     private readonly Dictionary<(long Address, long Rows, long Columns, int BoxRows), int> _slots = [];
     private readonly ulong[] _scratch = new ulong[SlotWords];
 
-    public TensorMapTable(Accelerator accelerator)
+    /// <summary>How many times the table has started over (0 until it first fills).</summary>
+    public int Generation { get; private set; }
+
+    /// <param name="stream">The stream the descriptors are copied on: the one the kernels that read them launch on.</param>
+    public TensorMapTable(Accelerator accelerator, AcceleratorStream stream)
     {
         _accelerator = accelerator;
+        _stream = stream;
         _maps = accelerator.Allocate1D<ulong>((long)Capacity * SlotWords);   // 256-byte aligned: every slot is 64-byte aligned
         _base = Ptx.DeviceAddress<ulong>(_maps.View);
     }
@@ -41,10 +48,11 @@ internal sealed class TensorMapTable : IDisposable
             {
                 _accelerator.Synchronize();
                 _slots.Clear();
+                Generation++;
             }
             slot = _slots.Count;
             CudaDriver.EncodeBf16Tiled(_scratch, address, rows, columns, boxRows, WarpGroupLinear.TileIn);
-            _maps.View.SubView((long)slot * SlotWords, SlotWords).CopyFromCPU(_accelerator.DefaultStream, _scratch);
+            _maps.View.SubView((long)slot * SlotWords, SlotWords).CopyFromCPU(_stream, _scratch);
             _slots.Add(key, slot);
         }
         return _base + (long)slot * CudaDriver.TensorMapBytes;

@@ -62,17 +62,20 @@ public sealed partial class WarpGroupLinear : IDisposable
     /// <summary>Whether <paramref name="accelerator"/> can run this kernel (CUDA, compute capability 9.0).</summary>
     public static bool IsSupported(Accelerator accelerator) => HopperKernelLoader.Supports(accelerator);
 
-    /// <summary>Compiles and loads the kernel for <paramref name="accelerator"/> (see <see cref="IsSupported"/>).</summary>
-    public WarpGroupLinear(Accelerator accelerator)
+    /// <summary>Compiles and loads the kernel for <paramref name="accelerator"/> (see <see cref="IsSupported"/>); it launches on <paramref name="stream"/>.</summary>
+    public WarpGroupLinear(Accelerator accelerator, AcceleratorStream stream)
     {
         if (!IsSupported(accelerator) || accelerator is not CudaAccelerator cuda)
             throw new NotSupportedException($"the warp-group linear kernel needs a CUDA device of compute capability 9.0; got '{accelerator.Name}'");
         _kernel = HopperKernelLoader.Load(cuda, KernelMethod);
         HopperKernelLoader.AllowDynamicSharedMemory(_kernel, WarpGroupTile.Carried.Max(t => t.SharedBytes));
         _launch = _kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int, int, int, int>>();
-        _stream = accelerator.DefaultStream;
-        _maps = new TensorMapTable(accelerator);
+        _stream = stream;
+        _maps = new TensorMapTable(accelerator, stream);
     }
+
+    /// <summary>The descriptor table's generation (<see cref="TensorMapTable.Generation"/>): a graph captured under another one is stale.</summary>
+    public int DescriptorGeneration => _maps.Generation;
 
     private static MethodInfo KernelMethod => IlgpuKernels.Method(typeof(WarpGroupLinear), nameof(Kernel));
 

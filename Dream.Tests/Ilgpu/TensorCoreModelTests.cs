@@ -73,6 +73,46 @@ public class TensorCoreModelTests
         Assert.Equal(confidence, chunkedConfidence);
     }
 
+    /// <summary>
+    /// The layers replayed from a recorded CUDA graph give the same bits as the same launches made one by one, while
+    /// what the recording cannot see changes under it: new ids every pass, a left-padded pass (the pad mask and the
+    /// RoPE tables rewritten in place), and a second length (a new run state, recorded anew). Per length the first
+    /// pass runs unrecorded, the second records, the rest replay. Off CUDA the stream cannot be recorded: the model
+    /// says so and records nothing.
+    /// </summary>
+    [IlgpuFact]
+    public void RecordedLayersGiveTheLaunchedLogits()
+    {
+        using var checkpoint = DreamCheckpoint.Open(TestData.GoldenModel("tiny-a-bf16"));
+        using var launched = new TensorCoreModel(checkpoint.Weights, IlgpuTestDevice.Kind, IlgpuTestDevice.Kernels) { UsesGraphs = false };
+        using var recorded = new TensorCoreModel(checkpoint.Weights, IlgpuTestDevice.Kind, IlgpuTestDevice.Kernels);
+        Assert.Equal(IlgpuTestDevice.Kernels.IsCuda, recorded.UsesGraphs);
+        Assert.False(launched.UsesGraphs);
+        var c = recorded.Config;
+        var random = new Random(11);
+        foreach (int length in new[] { 9, 13 })
+        {
+            for (int pass = 0; pass < 4; pass++)
+            {
+                int[]? mask = pass == 2 ? [.. Enumerable.Repeat(0, 3), .. Enumerable.Repeat(1, length - 3)] : null;
+                var input = new ForwardInput(1, length, mask);
+                for (int i = 0; i < length; i++) input.Ids[i] = random.Next(c.VocabSize);
+                int[] rows = Enumerable.Range(0, length).ToArray();
+                var expected = new float[length * c.VocabSize];
+                var actual = new float[expected.Length];
+                launched.Forward(input, rows, expected);
+                recorded.Forward(input, rows, actual);
+                Assert.True(expected.AsSpan().SequenceEqual(actual), $"length {length}, pass {pass}: recorded layers differ from launched ones");
+            }
+            if (recorded.UsesGraphs)
+                Assert.True(recorded.RecordedOperations >= 1 + 7 * c.NumHiddenLayers,
+                    $"length {length}: {recorded.RecordedOperations} operations recorded, fewer than the embedding and 7 launches per layer");
+            else
+                Assert.Equal(0, recorded.RecordedOperations);
+        }
+        Assert.Equal(0, launched.RecordedOperations);
+    }
+
     [IlgpuFact]
     public void RejectsShapesItCannotRun()
     {
