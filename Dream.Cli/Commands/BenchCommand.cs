@@ -15,11 +15,13 @@ namespace Dream.Cli.Commands;
 /// runs it: a 64-token random prompt, NEW masks, STEPS steps of entropy decoding at temperature 0 through
 /// <see cref="DiffusionGenerator"/> (sampling and reveal on the device where the backend offers it), timed after
 /// one warm-up generation; new tokens per second and ms per step. `--anatomy` (tensor-core model) then times one
-/// step of that loop taken apart (see <see cref="Anatomy"/>).
+/// step of that loop taken apart (see <see cref="Anatomy"/>). `--graphs on|off|both` (tensor-core model on CUDA,
+/// default on): whether the embedding and layers replay as a recorded CUDA graph (<see cref="Dream.Kernels.Ilgpu.TensorCoreModel.UsesGraphs"/>);
+/// `both` times each length and the loop both ways in the same process, alternating.
 /// </summary>
 public static class BenchCommand
 {
-    public static readonly string[] ValueOptions = { "backend", "kernels", "model", "shape", "lens", "reps", "workdir", "peak", "seed", "gen" };
+    public static readonly string[] ValueOptions = { "backend", "kernels", "model", "shape", "lens", "reps", "workdir", "peak", "seed", "gen", "graphs" };
     public static readonly string[] FlagOptions = { "random-weights", "anatomy" };
 
     public static int Run(CommandLine cl, CliContext io)
@@ -30,6 +32,8 @@ public static class BenchCommand
         if (lens.Length == 0 || lens.Any(l => l < 1)) throw new UsageException("dream bench: --lens needs positive lengths");
         int reps = cl.Int("reps", 1, 1000) ?? 5;
         double peak = cl.Double("peak") ?? 782;
+        string? graphs = cl.String("graphs");
+        if (graphs is not (null or "on" or "off" or "both")) throw new UsageException($"dream bench: --graphs takes on, off or both, got '{graphs}'");
 
         string? tempDir = null;
         string dir;
@@ -55,10 +59,15 @@ public static class BenchCommand
 
             // The fast GPU model can leave the logits on the device, as PyTorch's forward does; the others return them.
             var onDevice = model as Dream.Kernels.Ilgpu.TensorCoreModel;
+            // The ways the layers run: one by one and/or replayed from a recording (the tensor-core model on CUDA).
+            bool canRecord = Record(onDevice, true);
+            if (graphs is "on" or "both" && !canRecord)
+                throw new UsageException($"dream bench: --graphs {graphs}: only the tensor-core model on CUDA records graphs, not {model.BackendName}");
+            bool[] modes = graphs switch { "off" => [false], "both" => [false, true], _ => [canRecord] };
             string kind = onDevice is not null ? "bf16 tensor-core model, logits for every position left on the device" : "logits for every position copied to the host";
             io.Out.WriteLine($"backend {model.BackendName} ({kind}), {c.ParameterCount:N0} parameters, batch 1, median of {reps}");
-            io.Out.WriteLine("| tokens | ms / forward | TFLOP/s | floor ms at " + peak.ToString(CultureInfo.InvariantCulture) + " TFLOP/s | ratio to floor |");
-            io.Out.WriteLine("|---:|---:|---:|---:|---:|");
+            io.Out.WriteLine("| tokens | layers | ms / forward | TFLOP/s | floor ms at " + peak.ToString(CultureInfo.InvariantCulture) + " TFLOP/s | ratio to floor |");
+            io.Out.WriteLine("|---:|---|---:|---:|---:|---:|");
             var random = new Random(1);
             foreach (int length in lens)
             {
@@ -72,24 +81,46 @@ public static class BenchCommand
                     if (onDevice is not null) onDevice.ForwardOnDevice(input, rows);
                     else model.Forward(input, rows, logits);
                 }
-                Once(); // warm-up: compilation, buffers
-                var times = new double[reps];
-                for (int r = 0; r < reps; r++)
+                // Warm-up: compilation, buffers, and (second run with graphs) the recording.
+                foreach (bool mode in modes)
                 {
-                    io.Cancel.ThrowIfCancellationRequested();
-                    var t = Stopwatch.StartNew();
-                    Once(); // returns when the device has finished
-                    times[r] = t.Elapsed.TotalMilliseconds;
+                    Record(onDevice, mode);
+                    Once();
+                    Once();
                 }
-                Array.Sort(times);
-                double ms = times[reps / 2];
-                double flops = Flops(c, length);
-                double floorMs = flops / (peak * 1e12) * 1e3;
-                io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {length} | {ms:0.0} | {flops / (ms * 1e-3) / 1e12:0.0##} | {floorMs:0.0##} | {ms / floorMs:0.00} |"));
+                // With both ways, the reps alternate between them, so that both see the same clocks.
+                var times = modes.Select(_ => new double[reps]).ToArray();
+                for (int r = 0; r < reps; r++)
+                    for (int m = 0; m < modes.Length; m++)
+                    {
+                        io.Cancel.ThrowIfCancellationRequested();
+                        Record(onDevice, modes[m]);
+                        var t = Stopwatch.StartNew();
+                        Once(); // returns when the device has finished
+                        times[m][r] = t.Elapsed.TotalMilliseconds;
+                    }
+                for (int m = 0; m < modes.Length; m++)
+                {
+                    Array.Sort(times[m]);
+                    double ms = times[m][reps / 2];
+                    double flops = Flops(c, length);
+                    double floorMs = flops / (peak * 1e12) * 1e3;
+                    string layers = onDevice is null ? "launched" : modes[m] ? "graph" : "launched";
+                    io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"| {length} | {layers} | {ms:0.0} | {flops / (ms * 1e-3) / 1e12:0.0##} | {floorMs:0.0##} | {ms / floorMs:0.00} |"));
+                }
                 io.Out.Flush();
             }
-            if (cl.String("gen") is { } gen) Generate(model, gen, io);
+            if (cl.String("gen") is { } gen)
+            {
+                // Both ways twice, alternating, when asked for both.
+                foreach (bool mode in modes.Length == 1 ? modes : [.. modes, .. modes])
+                {
+                    Record(onDevice, mode);
+                    if (modes.Length > 1) io.Out.Write(mode ? "[graph] " : "[launched] ");
+                    Generate(model, gen, io);
+                }
+            }
             if (cl.Flag("anatomy")) Anatomy(model, reps, io);
             return 0;
         }
@@ -97,6 +128,14 @@ public static class BenchCommand
         {
             if (tempDir is not null) Directory.Delete(tempDir, recursive: true);
         }
+    }
+
+    /// <summary>Sets whether <paramref name="model"/> (when it is the tensor-core model) replays its layers from a recording; false when it cannot.</summary>
+    private static bool Record(Dream.Kernels.Ilgpu.TensorCoreModel? model, bool on)
+    {
+        if (model is null) return false;
+        model.UsesGraphs = on;
+        return model.UsesGraphs == on;
     }
 
     private static void Generate(IForwardModel model, string spec, CliContext io)
