@@ -99,7 +99,7 @@ public sealed class DiffusionGenerator
         // Sampling on the model's device needs a model that offers it and nothing that needs the logits themselves.
         var device = _model as ISamplingForwardModel;
         var request = SamplingRequest.From(options);
-        if (options.HostSampling || hooks?.Logits is not null || device?.SamplesOnDevice(request) == false) device = null;
+        if (options.HostSampling || hooks?.Logits is not null) device = null;
         bool revealOnDevice = device is not null && options.Algorithm != DecodingAlgorithm.Origin && options.AlgTemp == 0
             && options.PositionTies == PositionTies.LowestPosition && options.RevealCounting == RevealCounting.PerRow;
         var work = new Workspace(batch, length, vocab, CountMasks(canvas, maskId), hostLogits: device is null);

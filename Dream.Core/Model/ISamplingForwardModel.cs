@@ -37,10 +37,6 @@ public interface ISamplingForwardModel : IForwardModel
 {
     /// <summary>Forward, then for every requested row the official `sample_tokens` (the twin of
     /// <see cref="TokenSampler.Sample"/>).</summary>
-    /// <summary>Whether this model samples <paramref name="request"/> on its device; when not, the loop samples on the
-    /// host from the logits (a backend can decline what it cannot do exactly).</summary>
-    bool SamplesOnDevice(SamplingRequest request) => true;
-
     /// <param name="input">ids, optional padding mask and positions, [B, T].</param>
     /// <param name="rows">[R] flat rows b·T + t whose logits decide a token (the logits shift is the caller's).</param>
     /// <param name="uniforms">[R] draws from [0, 1) when <see cref="SamplingRequest.IsRandom"/>, else empty.</param>

@@ -88,15 +88,6 @@ public sealed class DeviceSampler : IDisposable
     }
 
     /// <summary>
-    /// Whether requests like <paramref name="request"/> are sampled here on this accelerator: everything, except top-p /
-    /// top-k on OpenCL — on PoCL (CI's OpenCL device) the sampler kept a token the host's top-p filter drops in one
-    /// FsCheck case (V = 163, two tied maxima, top_p = 0.001, temperature 2.5; reproduced, not yet explained; CUDA and
-    /// the CPU simulator agree with the host), so OpenCL models leave filtered requests to the host (docs/sampling.md).
-    /// </summary>
-    public static bool Supports(IlgpuKernels kernels, SamplingRequest request) =>
-        kernels.Accelerator.AcceleratorType != AcceleratorType.OpenCL || (request.TopP is not < 1 && request.TopK is null);
-
-    /// <summary>
     /// The argument checks of an <see cref="ISamplingForwardModel.ForwardSampleReveal"/> call, shared by every model
     /// that reveals through this sampler: one position per requested row, one reveal count per batch row.
     /// </summary>

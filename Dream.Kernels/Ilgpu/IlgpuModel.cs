@@ -157,9 +157,6 @@ public sealed class IlgpuModel : ISamplingForwardModel
         k.Accelerator.Synchronize();
     }
 
-    /// <summary>Everything but top-p / top-k on OpenCL (<see cref="DeviceSampler.Supports"/>).</summary>
-    public bool SamplesOnDevice(SamplingRequest request) => DeviceSampler.Supports(_kernels, request);
-
     /// <summary>Forward, then `sample_tokens` on the device for every requested row (<see cref="DeviceSampler"/>).</summary>
     public void ForwardSample(ForwardInput input, ReadOnlySpan<int> rows, SamplingRequest request, ReadOnlySpan<double> uniforms,
         Span<int> tokens, Span<double> confidence)
