@@ -112,7 +112,7 @@ public static class GemmBench
                     // The residual epilogue adds into y: zeroed for the checked product only. The timed launches keep
                     // adding, as the model adds into its live residual stream with no clear. A memset of T·Out floats
                     // in the timed loop (7 MB for O at 512 tokens) had O at 0.030 ms; without it 0.025 (H200, runs 58, 60).
-                    if (s.Epilogue == LinearEpilogue.AddInto) yF32.View.SubView(0, (long)tokens * s.Out).MemSetToZero(acc.DefaultStream);
+                    if (s.Epilogue == LinearEpilogue.AddInto) yF32.View.SubView(0, (long)tokens * s.Out).MemSetToZero(kernels.Stream);
                     Launch();
                     acc.Synchronize();
                     double error = Check(acc, s, tokens, hostX, hostW, yF32.View, yBf16.View);

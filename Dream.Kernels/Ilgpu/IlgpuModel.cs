@@ -186,7 +186,7 @@ public sealed class IlgpuModel : ISamplingForwardModel
     {
         _state?.Dispose();
         _state = null;
-        _state = new IlgpuRunState(_kernels.Accelerator, Config, batch, length);
+        _state = new IlgpuRunState(_kernels, Config, batch, length);
         return _state;
     }
 

@@ -39,14 +39,15 @@ public sealed class IlgpuRunState : IDisposable
     public ArrayView<float> Selected { get; }   // [C, D]
     public ArrayView<float> Logits { get; }     // [C, V]
 
-    public IlgpuRunState(Accelerator accelerator, DreamConfig c, int batch, int length)
+    public IlgpuRunState(IlgpuKernels kernels, DreamConfig c, int batch, int length)
     {
+        var accelerator = kernels.Accelerator;
         _buffers = new DeviceBuffers(accelerator);
         Batch = batch;
         Length = length;
         int n = batch * length;
         RowCapacity = Math.Min(n, MaxRowChunk);
-        _inputs = _buffers.Own(new IlgpuInputs(accelerator, c, batch, length));
+        _inputs = _buffers.Own(new IlgpuInputs(accelerator, c, batch, length, kernels.Stream));
         try
         {
             H = Float((long)n * c.HiddenSize);
