@@ -105,7 +105,7 @@ public static class BenchCommand
                     double ms = times[m][reps / 2];
                     double flops = Flops(c, length);
                     double floorMs = flops / (peak * 1e12) * 1e3;
-                    string layers = onDevice is null ? "launched" : modes[m] ? "graph" : "launched";
+                    string layers = modes[m] ? "graph" : "launched";
                     io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"| {length} | {layers} | {ms:0.0} | {flops / (ms * 1e-3) / 1e12:0.0##} | {floorMs:0.0##} | {ms / floorMs:0.00} |"));
                 }

@@ -29,9 +29,6 @@ internal static class StreamBinding
     public static Action<T1, T2, T3, T4, T5, T6, T7, T8> On<T1, T2, T3, T4, T5, T6, T7, T8>(this Action<AcceleratorStream, T1, T2, T3, T4, T5, T6, T7, T8> launch, AcceleratorStream stream) =>
         (a1, a2, a3, a4, a5, a6, a7, a8) => launch(stream, a1, a2, a3, a4, a5, a6, a7, a8);
 
-    public static Action<T1, T2, T3, T4, T5, T6, T7, T8, T9> On<T1, T2, T3, T4, T5, T6, T7, T8, T9>(this Action<AcceleratorStream, T1, T2, T3, T4, T5, T6, T7, T8, T9> launch, AcceleratorStream stream) =>
-        (a1, a2, a3, a4, a5, a6, a7, a8, a9) => launch(stream, a1, a2, a3, a4, a5, a6, a7, a8, a9);
-
     public static Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> On<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>(this Action<AcceleratorStream, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> launch, AcceleratorStream stream) =>
         (a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) => launch(stream, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10);
 

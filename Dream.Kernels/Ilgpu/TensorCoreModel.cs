@@ -29,7 +29,7 @@ namespace Dream.Kernels.Ilgpu;
 /// (<see cref="IlgpuKernels.Stream"/>). On CUDA the embedding and the layers — everything up to lm_head, whose row
 /// count changes every step — are recorded once per run state into a <see cref="CudaGraph"/> and replayed
 /// (<see cref="UsesGraphs"/>).
-/// On CUDA the products and attention run on tensor cores (mma.sync); on the CPU simulator and OpenCL the same
+/// On CUDA the products and attention run on tensor cores (wgmma on an H100/H200, mma.sync elsewhere); on the CPU simulator and OpenCL the same
 /// kernels take their portable fallbacks, which is how CI tests this model.
 /// Needs D and F to be multiples of 32 (every Dream shape is); see <see cref="Supports"/>.
 /// </summary>
@@ -244,7 +244,7 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     /// </summary>
     private void Layers(TensorCoreRunState s, int batch, int length)
     {
-        int generation = _kernels.WarpGroupLinear?.DescriptorGeneration ?? 0;
+        int generation = DescriptorGeneration;
         if (UsesGraphs)
         {
             if (_recorded is { } recorded && _recordedGeneration == generation)
@@ -263,8 +263,11 @@ public sealed class TensorCoreModel : ISamplingForwardModel
             }
         }
         LaunchLayers(s, batch, length);
-        _plainRunGeneration = _kernels.WarpGroupLinear?.DescriptorGeneration ?? 0;
+        _plainRunGeneration = DescriptorGeneration;   // the run itself may have started the table over
     }
+
+    /// <summary>The TMA descriptor table's generation (0 where no wgmma kernel reads descriptors).</summary>
+    private int DescriptorGeneration => _kernels.WarpGroupLinear?.DescriptorGeneration ?? 0;
 
     /// <summary>ids [N] → h [N, D] f32 through every layer (the composition in the class summary), launched on the kernels' stream.</summary>
     private void LaunchLayers(TensorCoreRunState s, int batch, int length)
