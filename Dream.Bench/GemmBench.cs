@@ -9,7 +9,7 @@ namespace Dream.Bench;
 
 /// <summary>
 /// `Dream.Bench gemm [--device cuda] [--lens 256,512,1024,2048] [--reps N] [--shapes qkv,o,...] [--kernels auto,wgmma128x256,mma,...]
-/// [--quick]`: the tensor-core linear layer
+/// [--walk on|off|both] [--quick]`: the tensor-core linear layer
 /// (<see cref="TensorCoreLinear"/>) at Dream 7B's shapes — fused QKV (T × 3584 → 4608), O (3584 → 3584), fused
 /// gate+up with the SwiGLU epilogue (3584 → 2·18944), down with the residual add (18944 → 3584) and lm_head over 256
 /// rows (3584 → 152064) — as a table of ms and TFLOP/s (2·T·In·Out FLOPs). Before timing, one product per shape
@@ -17,11 +17,18 @@ namespace Dream.Bench;
 /// run. The error is scaled by Σ|x·w| (what float32 rounding is proportional to; a wrong fragment is off by about
 /// Σ|x·w|/√In, ~1e-2 of it) and for SwiGLU by max(|y|, 1e-2) (bf16 output: up to 2^-8 relative); both must stay below 1e-2
 /// and in practice sit at 1e-7 and 4e-3.
+/// `--walk` (wgmma only): on (the default, what the model runs) launches one group per multiprocessor, each walking
+/// its share of the tiles (<see cref="TileWalk"/>); off gives every tile its own group, the launch before the walk;
+/// both times each wgmma row both ways, taking turns. Every row's time is the median of five rounds of --reps launches:
+/// this power-limited card's clocks drift by a few percent within a second.
 /// torch.matmul on the same card: Dream.Bench/torch_gemm.py prints the same table.
 /// </summary>
 public static class GemmBench
 {
     private sealed record Shape(string Name, int In, int Out, LinearEpilogue Epilogue, int? FixedTokens = null);
+
+    /// <summary>Timed rounds per row (the median is reported).</summary>
+    private const int Rounds = 5;
 
     private static readonly Shape[] Shapes =
     [
@@ -39,6 +46,7 @@ public static class GemmBench
         int reps = 20;
         bool quick = false;
         string[]? onlyShapes = null, onlyKernels = null;
+        string walk = "on";
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -49,6 +57,10 @@ public static class GemmBench
                 case "--quick": quick = true; break;
                 case "--shapes": onlyShapes = Next(args, ref i).Split(','); break;
                 case "--kernels": onlyKernels = Next(args, ref i).Split(','); break;
+                case "--walk":
+                    walk = Next(args, ref i);
+                    if (walk is not ("on" or "off" or "both")) throw new ArgumentException($"gemm: --walk takes on, off or both, got '{walk}'");
+                    break;
                 default: throw new ArgumentException($"gemm: unknown option '{args[i]}'");
             }
         }
@@ -76,16 +88,16 @@ public static class GemmBench
         using var yBf16 = acc.Allocate1D<ushort>(maxY / 2 + 1);
         if (shapes.Length == 0) throw new ArgumentException($"gemm: --shapes names none of {string.Join(", ", Shapes.Select(s => s.Name))}");
         // On an H100/H200 every product runs on each kernel: what the model picks (auto), each wgmma tile, and mma.sync.
-        TensorCoreKernel[] paths = hopper
+        TensorCoreKernel[] kernelChoices = hopper
             ? [TensorCoreKernel.Auto, .. WarpGroupTile.Carried.Select(TensorCoreKernel.Wgmma), TensorCoreKernel.MmaSync]
             : [TensorCoreKernel.MmaSync];
         if (onlyKernels is not null)
         {
-            paths = paths.Where(p => onlyKernels.Contains(KernelName(p))).ToArray();
-            if (paths.Length == 0)
+            kernelChoices = kernelChoices.Where(p => onlyKernels.Contains(KernelName(p))).ToArray();
+            if (kernelChoices.Length == 0)
                 throw new ArgumentException($"gemm: --kernels names no kernel this device runs (auto, mma{(hopper ? ", " + string.Join(", ", WarpGroupTile.Carried.Select(t => KernelName(TensorCoreKernel.Wgmma(t)))) : "")})");
         }
-        long workspaceLength = lens.SelectMany(len => shapes.SelectMany(s => paths.Where(p => Runs(p, s)).Select(wg =>
+        long workspaceLength = lens.SelectMany(len => shapes.SelectMany(s => kernelChoices.Where(p => Runs(p, s)).Select(wg =>
             TensorCoreLinear.WorkspaceLength(kernels, s.FixedTokens ?? Math.Max(len / scale, 1), s.In, s.Out, s.Epilogue, wg)))).Max();
         using var workspace = acc.Allocate1D<float>(Math.Max(workspaceLength, 1));
         acc.Synchronize();
@@ -101,39 +113,61 @@ public static class GemmBench
                 if (s.FixedTokens is not null && len != lens[0]) continue;   // lm_head rows do not depend on T
                 var xs = x.View.SubView(0, (long)tokens * s.In);
                 var ws = w.View.SubView(0, (long)s.In * s.Out);
-                foreach (var path in paths.Where(p => Runs(p, s)))
+                foreach (var kernel in kernelChoices.Where(p => Runs(p, s)))
                 {
-                    void Launch()
-                    {
+                    // The ways this row is launched: the kernel, or with --walk both the kernel with a group per tile
+                    // and then walking.
+                    TensorCoreKernel[] ways = kernel.ForcesMmaSync || walk == "on" ? [kernel]
+                        : walk == "off" ? [kernel.WithMaxGroups(int.MaxValue)] : [kernel.WithMaxGroups(int.MaxValue), kernel];
+                    void Launch(TensorCoreKernel path) =>
                         TensorCoreLinear.Forward(kernels, xs, ws, s.Epilogue == LinearEpilogue.Store ? bias.View.SubView(0, s.Out) : null, s.Epilogue,
                             yF32.View.SubView(0, (long)tokens * s.Out), yBf16.View.SubView(0, (long)tokens * s.Out / 2 + 1), tokens, s.In, s.Out, workspace.View,
                             kernel: path);
+                    var errors = new double[ways.Length];
+                    for (int k = 0; k < ways.Length; k++)
+                    {
+                        // The residual epilogue adds into y: zeroed for the checked product only. The timed launches keep
+                        // adding, as the model adds into its live residual stream with no clear. A memset of T·Out floats
+                        // in the timed loop (7 MB for O at 512 tokens) had O at 0.030 ms; without it 0.025 (H200, runs 58, 60).
+                        if (s.Epilogue == LinearEpilogue.AddInto) yF32.View.SubView(0, (long)tokens * s.Out).MemSetToZero(kernels.Stream);
+                        Launch(ways[k]);
+                        acc.Synchronize();
+                        errors[k] = Check(acc, s, tokens, hostX, hostW, yF32.View, yBf16.View);
                     }
-                    // The residual epilogue adds into y: zeroed for the checked product only. The timed launches keep
-                    // adding, as the model adds into its live residual stream with no clear. A memset of T·Out floats
-                    // in the timed loop (7 MB for O at 512 tokens) had O at 0.030 ms; without it 0.025 (H200, runs 58, 60).
-                    if (s.Epilogue == LinearEpilogue.AddInto) yF32.View.SubView(0, (long)tokens * s.Out).MemSetToZero(kernels.Stream);
-                    Launch();
-                    acc.Synchronize();
-                    double error = Check(acc, s, tokens, hostX, hostW, yF32.View, yBf16.View);
-                    bool good = error < 1e-2;
-                    ok &= good;
 
                     int n = quick ? 1 : reps;
                     // As many untimed launches first: the host-side check leaves the card idle, and the first product
                     // timed after an idle spell ran at the clocks of an idle card (qkv at 320 tokens, the first row of
                     // a call, took 0.045 ms for a tile that took 0.027 ms later in the same call).
-                    for (int r = 0; r < n; r++) Launch();
+                    foreach (var way in ways) for (int r = 0; r < n; r++) Launch(way);
                     acc.Synchronize();
-                    var watch = Stopwatch.StartNew();
-                    for (int r = 0; r < n; r++) Launch();
-                    acc.Synchronize();
-                    double ms = watch.Elapsed.TotalMilliseconds / n;
-                    double tflops = 2.0 * tokens * s.In * s.Out / (ms * 1e-3) / 1e12;
-                    string kernel = path == TensorCoreKernel.Auto
-                        ? $"auto: {TensorCoreLinear.Describe(kernels, tokens, s.In, s.Out, s.Epilogue)}" : TensorCoreLinear.Describe(kernels, tokens, s.In, s.Out, s.Epilogue, path);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"| {s.Name} | {tokens} | {s.In} | {s.Out} | {s.Epilogue} | {kernel} | {TensorCoreLinear.ChooseSplits(kernels, tokens, s.In, s.Out, s.Epilogue, path)} | {ms:F3} | {tflops:F1} | {error:E2}{(good ? "" : " FAIL")} |"));
+                    // Rounds of n launches, the ways taking turns; each way's median round. This power-limited card's
+                    // clocks drift by a few percent within a second, so one batch per way compared nothing smaller.
+                    var rounds = new double[ways.Length][];
+                    for (int k = 0; k < ways.Length; k++) rounds[k] = new double[Rounds];
+                    for (int round = 0; round < Rounds; round++)
+                    {
+                        for (int k = 0; k < ways.Length; k++)
+                        {
+                            var watch = Stopwatch.StartNew();
+                            for (int r = 0; r < n; r++) Launch(ways[k]);
+                            acc.Synchronize();
+                            rounds[k][round] = watch.Elapsed.TotalMilliseconds / n;
+                        }
+                    }
+                    for (int k = 0; k < ways.Length; k++)
+                    {
+                        var path = ways[k];
+                        bool good = errors[k] < 1e-2;
+                        ok &= good;
+                        double ms = rounds[k].Order().ElementAt(Rounds / 2);
+                        double tflops = 2.0 * tokens * s.In * s.Out / (ms * 1e-3) / 1e12;
+                        string name = (path.Tile is null && !path.ForcesMmaSync
+                            ? $"auto: {TensorCoreLinear.Describe(kernels, tokens, s.In, s.Out, s.Epilogue)}" : TensorCoreLinear.Describe(kernels, tokens, s.In, s.Out, s.Epilogue, path))
+                            + (path.MaxGroups == int.MaxValue ? ", a group per tile" : "");
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"| {s.Name} | {tokens} | {s.In} | {s.Out} | {s.Epilogue} | {name} | {TensorCoreLinear.ChooseSplits(kernels, tokens, s.In, s.Out, s.Epilogue, path)} | {ms:F3} | {tflops:F1} | {errors[k]:E2}{(good ? "" : " FAIL")} |"));
+                    }
                 }
             }
         }

@@ -27,5 +27,21 @@ public readonly record struct TensorCoreKernel
     /// <summary>The forced wgmma tile, or null.</summary>
     public WarpGroupTile? Tile { get; private init; }
 
-    public override string ToString() => ForcesMmaSync ? "mma.sync" : Tile is { } tile ? $"wgmma {tile}" : "auto";
+    /// <summary>
+    /// Most thread groups the wgmma kernel launches, each walking every that-many-th tile (<see cref="TileWalk"/>);
+    /// null: one per multiprocessor, what the model runs. int.MaxValue gives every tile its own group (the launch
+    /// before the walk, for comparisons); a few make each group cross tiles and wrap its ring across them (tests).
+    /// </summary>
+    public int? MaxGroups { get; private init; }
+
+    /// <summary>This kernel choice with at most <paramref name="groups"/> wgmma groups (see <see cref="MaxGroups"/>).</summary>
+    public TensorCoreKernel WithMaxGroups(int groups)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(groups, 1);
+        return this with { MaxGroups = groups };
+    }
+
+    public override string ToString() =>
+        (ForcesMmaSync ? "mma.sync" : Tile is { } tile ? $"wgmma {tile}" : "auto") +
+        (MaxGroups is { } groups && !ForcesMmaSync ? groups == int.MaxValue ? ", a group per tile" : $", ≤ {groups} groups" : "");
 }

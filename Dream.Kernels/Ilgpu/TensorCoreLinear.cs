@@ -98,7 +98,7 @@ public static class TensorCoreLinear
         int kernelEpilogue = split == 1 ? (int)epilogue : Partial;
         var kernelOutput = split == 1 ? f32 : workspace;
         if (tile is { } warpGroupTile)
-            kernels.WarpGroupLinear!.Launch(warpGroupTile, split, biasView, hasBias, kernelEpilogue, kernelOutput, bf16,
+            kernels.WarpGroupLinear!.Launch(warpGroupTile, split, kernel.MaxGroups ?? kernels.Accelerator.NumMultiprocessors, biasView, hasBias, kernelEpilogue, kernelOutput, bf16,
                 xAddress, x.Length / inFeatures, wAddress, weight.Length / inFeatures, tokens, inFeatures, outFeatures, stepsPerSplit);
         else
         {
@@ -459,37 +459,37 @@ public static class TensorCoreLinear
         var d0 = new Output<float>(); var d1 = new Output<float>(); var d2 = new Output<float>(); var d3 = new Output<float>();
         var e0 = new Output<float>(); var e1 = new Output<float>(); var e2 = new Output<float>(); var e3 = new Output<float>();
         CudaAsm.EmitRef("mov.b32 %0, tcc0; mov.b32 %1, tcc1; mov.b32 %2, tcc2; mov.b32 %3, tcc3; mov.b32 %4, tcc4; mov.b32 %5, tcc5; mov.b32 %6, tcc6; mov.b32 %7, tcc7;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 0, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 0, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc8; mov.b32 %1, tcc9; mov.b32 %2, tcc10; mov.b32 %3, tcc11; mov.b32 %4, tcc12; mov.b32 %5, tcc13; mov.b32 %6, tcc14; mov.b32 %7, tcc15;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 0, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 0, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc16; mov.b32 %1, tcc17; mov.b32 %2, tcc18; mov.b32 %3, tcc19; mov.b32 %4, tcc20; mov.b32 %5, tcc21; mov.b32 %6, tcc22; mov.b32 %7, tcc23;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 0, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 0, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc24; mov.b32 %1, tcc25; mov.b32 %2, tcc26; mov.b32 %3, tcc27; mov.b32 %4, tcc28; mov.b32 %5, tcc29; mov.b32 %6, tcc30; mov.b32 %7, tcc31;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 0, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 0, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc32; mov.b32 %1, tcc33; mov.b32 %2, tcc34; mov.b32 %3, tcc35; mov.b32 %4, tcc36; mov.b32 %5, tcc37; mov.b32 %6, tcc38; mov.b32 %7, tcc39;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 16, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 16, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc40; mov.b32 %1, tcc41; mov.b32 %2, tcc42; mov.b32 %3, tcc43; mov.b32 %4, tcc44; mov.b32 %5, tcc45; mov.b32 %6, tcc46; mov.b32 %7, tcc47;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 16, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 16, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc48; mov.b32 %1, tcc49; mov.b32 %2, tcc50; mov.b32 %3, tcc51; mov.b32 %4, tcc52; mov.b32 %5, tcc53; mov.b32 %6, tcc54; mov.b32 %7, tcc55;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 16, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 16, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc56; mov.b32 %1, tcc57; mov.b32 %2, tcc58; mov.b32 %3, tcc59; mov.b32 %4, tcc60; mov.b32 %5, tcc61; mov.b32 %6, tcc62; mov.b32 %7, tcc63;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 16, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 16, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc64; mov.b32 %1, tcc65; mov.b32 %2, tcc66; mov.b32 %3, tcc67; mov.b32 %4, tcc68; mov.b32 %5, tcc69; mov.b32 %6, tcc70; mov.b32 %7, tcc71;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 32, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 32, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc72; mov.b32 %1, tcc73; mov.b32 %2, tcc74; mov.b32 %3, tcc75; mov.b32 %4, tcc76; mov.b32 %5, tcc77; mov.b32 %6, tcc78; mov.b32 %7, tcc79;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 32, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 32, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc80; mov.b32 %1, tcc81; mov.b32 %2, tcc82; mov.b32 %3, tcc83; mov.b32 %4, tcc84; mov.b32 %5, tcc85; mov.b32 %6, tcc86; mov.b32 %7, tcc87;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 32, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 32, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc88; mov.b32 %1, tcc89; mov.b32 %2, tcc90; mov.b32 %3, tcc91; mov.b32 %4, tcc92; mov.b32 %5, tcc93; mov.b32 %6, tcc94; mov.b32 %7, tcc95;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 32, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 32, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc96; mov.b32 %1, tcc97; mov.b32 %2, tcc98; mov.b32 %3, tcc99; mov.b32 %4, tcc100; mov.b32 %5, tcc101; mov.b32 %6, tcc102; mov.b32 %7, tcc103;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 48, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 48, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc104; mov.b32 %1, tcc105; mov.b32 %2, tcc106; mov.b32 %3, tcc107; mov.b32 %4, tcc108; mov.b32 %5, tcc109; mov.b32 %6, tcc110; mov.b32 %7, tcc111;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 48, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 48, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc112; mov.b32 %1, tcc113; mov.b32 %2, tcc114; mov.b32 %3, tcc115; mov.b32 %4, tcc116; mov.b32 %5, tcc117; mov.b32 %6, tcc118; mov.b32 %7, tcc119;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 48, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 48, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef("mov.b32 %0, tcc120; mov.b32 %1, tcc121; mov.b32 %2, tcc122; mov.b32 %3, tcc123; mov.b32 %4, tcc124; mov.b32 %5, tcc125; mov.b32 %6, tcc126; mov.b32 %7, tcc127;", ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA + 48, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        StorePair(bias, hasBias, epilogue, Grid.IdxZ, yF32, yBf16, tokens, outFeatures, rowA + 48, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
     }
 
     /// <summary>
@@ -544,8 +544,9 @@ public static class TensorCoreLinear
     /// Every load (the residual, the bias) comes before every store: the compiler cannot tell a residual load from
     /// the stores before it apart, so interleaved, each pair's load waited out a whole memory latency — Nsight's
     /// numbers on an H200 put the residual epilogue at about 17 µs of a 56-step group's 36.
+    /// A split product's raw partial sums go to slice <paramref name="slice"/> of the workspace [split, T, Out].
     /// </summary>
-    internal static void StorePair(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16,
+    internal static void StorePair(ArrayView<float> bias, int hasBias, int epilogue, int slice, ArrayView<float> yF32, ArrayView<ushort> yBf16,
         int tokens, int outFeatures, int row, int feature,
         float d0, float d1, float d2, float d3, float e0, float e1, float e2, float e3)
     {
@@ -563,20 +564,20 @@ public static class TensorCoreLinear
         }
         if ((outFeatures & 1) != 0)
         {
-            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature, d0);
-            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature + 1, d1);
-            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature, d2);
-            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature + 1, d3);
-            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature + 8, e0);
-            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row, feature + 9, e1);
-            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature + 8, e2);
-            StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, row + 8, feature + 9, e3);
+            StoreOne(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, row, feature, d0);
+            StoreOne(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, row, feature + 1, d1);
+            StoreOne(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, row + 8, feature, d2);
+            StoreOne(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, row + 8, feature + 1, d3);
+            StoreOne(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, row, feature + 8, e0);
+            StoreOne(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, row, feature + 9, e1);
+            StoreOne(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, row + 8, feature + 8, e2);
+            StoreOne(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, row + 8, feature + 9, e3);
             return;
         }
         // Pair (r, c): rows row + 8r, features feature + 8c (and + 1), at pair index top + r·(8·Out/2) + c·4.
         bool row0 = row < tokens, row1 = row + 8 < tokens, column0 = feature < outFeatures, column1 = feature + 8 < outFeatures;
         long top = (long)row * outFeatures + feature;
-        if (epilogue == Partial) top += Grid.IdxZ * (long)tokens * outFeatures;
+        if (epilogue == Partial) top += slice * (long)tokens * outFeatures;
         long p00 = top >> 1, p01 = p00 + 4, p10 = p00 + 4L * outFeatures, p11 = p10 + 4;
         var pairs = yF32.Cast<Float2>();
         Float2 y00 = new() { X = d0, Y = d1 }, y10 = new() { X = d2, Y = d3 }, y01 = new() { X = e0, Y = e1 }, y11 = new() { X = e2, Y = e3 };
@@ -599,11 +600,11 @@ public static class TensorCoreLinear
         if (row1 && column1) pairs[p11] = y11;
     }
 
-    private static void StoreOne(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> y, int tokens, int outFeatures, int row, int feature, float value)
+    private static void StoreOne(ArrayView<float> bias, int hasBias, int epilogue, int slice, ArrayView<float> y, int tokens, int outFeatures, int row, int feature, float value)
     {
         if (row >= tokens || feature >= outFeatures) return;
         long index = (long)row * outFeatures + feature;
-        if (epilogue == Partial) y[Grid.IdxZ * (long)tokens * outFeatures + index] = value;
+        if (epilogue == Partial) y[slice * (long)tokens * outFeatures + index] = value;
         else if (epilogue == (int)LinearEpilogue.AddInto) y[index] += value;
         else y[index] = hasBias != 0 ? value + bias[feature] : value;
     }
@@ -657,7 +658,7 @@ public static class TensorCoreLinear
             else
             {
                 int o = o0 + c;
-                if (o < outFeatures) StoreOne(bias, hasBias, epilogue, yF32, tokens, outFeatures, t, o, Dot(x, weight, t, o, inFeatures, kBegin, kEnd));
+                if (o < outFeatures) StoreOne(bias, hasBias, epilogue, Grid.IdxZ, yF32, tokens, outFeatures, t, o, Dot(x, weight, t, o, inFeatures, kBegin, kEnd));
             }
         }
     }

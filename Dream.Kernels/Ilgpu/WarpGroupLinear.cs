@@ -94,12 +94,15 @@ public sealed partial class WarpGroupLinear : IDisposable
     /// a synchronous copy on the denoising hot path. Rows past T or Out are read but only ever reach outputs past T or
     /// Out, which the epilogue does not store. <paramref name="tile"/> is one the kernel carries: chosen by
     /// <see cref="TensorCoreLinear.ChooseTile"/> or checked when <see cref="TensorCoreKernel.Wgmma"/> forced it.
+    /// <paramref name="maxGroups"/> caps the groups launched; each walks every that-many-th tile (<see cref="TileWalk"/>).
     /// </summary>
-    internal void Launch(WarpGroupTile tile, int split, ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16,
+    internal void Launch(WarpGroupTile tile, int split, int maxGroups, ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16,
         long xAddress, long xRows, long wAddress, long wRows, int tokens, int inFeatures, int outFeatures, int stepsPerSplit)
     {
+        // The groups walk the tiles (TileWalk): at most one per multiprocessor unless asked otherwise.
+        long tiles = tile.Groups(tokens, outFeatures) * split;
         var config = new KernelConfig(
-            new Index3D((tokens + tile.Tokens - 1) / tile.Tokens, (outFeatures + tile.Features - 1) / tile.Features, split),
+            new Index3D((int)Math.Min(tiles, maxGroups), 1, 1),
             new Index3D(128 * tile.WarpGroups, 1, 1),
             SharedMemoryConfig.RequestDynamic<byte>(tile.SharedBytes));
         long xMap = _maps.AddressOf(xAddress, xRows, inFeatures, tile.Tokens);
@@ -130,117 +133,139 @@ public sealed partial class WarpGroupLinear : IDisposable
         // Only ever loaded on sm_90 through HopperKernelLoader; elsewhere there is nothing to run.
         if (!CudaAsm.IsSupported) return;
 
-        int firstStep = Grid.IdxZ * stepsPerSplit;
-        int steps = Math.Min(stepsPerSplit, inFeatures / TileIn - firstStep);
-        CudaAsm.Emit(DeclareRegisters);
-        CudaAsm.Emit("setp.ne.b32 wgp, %0, 0;", 1);
-        CudaAsm.Emit(ZeroAccumulators);
-
         int thread = Group.IdxX, lane = thread & 31, warp = thread >> 5, warpGroup = warp >> 2;
-        // Operand A holds the tile's rows (64 per warp group), B its columns; token blocks run fastest either way
-        // (Grid.IdxX), so the groups that share a weight tile run together.
-        int tileRows = WarpGroupTokens * (Group.DimX >> 7);
-        int aTileBytes = tileRows * TileIn * 2, stageBytes = aTileBytes + width * TileIn * 2;
         bool columns = tokenColumns != 0;
-        int t0 = Grid.IdxX * (columns ? width : tileRows), o0 = Grid.IdxY * (columns ? tileRows : width);
+        // Operand A holds the tile's rows (64 per warp group), B its columns.
+        int tileRows = WarpGroupTokens * (Group.DimX >> 7);
+        var walk = new TileWalk(tokens, outFeatures, inFeatures / TileIn, stepsPerSplit, columns ? width : tileRows, columns ? tileRows : width, columns);
+        if (Grid.IdxX >= walk.Count) return;
+        int aTileBytes = tileRows * TileIn * 2, stageBytes = aTileBytes + width * TileIn * 2;
         long aMap = columns ? wMap : xMap, bMap = columns ? xMap : wMap;
-        int a0 = columns ? o0 : t0, b0 = columns ? t0 : o0;
         uint shared = (Ptx.DynamicSharedBase() + 1023u) & ~1023u;
         // One mbarrier per stage, after the stages: "the tiles of this stage have landed" (TMA completes it).
         uint barriers = shared + (uint)(stages * stageBytes);
+        CudaAsm.Emit(DeclareRegisters);
+        CudaAsm.Emit("setp.ne.b32 wgp, %0, 0;", 1);
 
+        // The copies run ahead of the products by S − 2 steps along the group's whole walk, across its tiles'
+        // edges: the first stages of the next tile are in flight while this one's epilogue stores. Only thread 0
+        // issues copies, so only its cursor moves.
+        var load = walk.At(Grid.IdxX);
         if (thread == 0)
         {
             for (int s = 0; s < stages; s++) CudaAsm.Emit("mbarrier.init.shared::cta.b64 [%0], 1;", barriers + (uint)(8 * s));
             CudaAsm.Emit("fence.mbarrier_init.release.cluster;");
-            for (int s = 0; s < stages - 2 && s < steps; s++)
-                LoadStage(shared + (uint)(s * stageBytes), aTileBytes, stageBytes, barriers + (uint)(8 * s), aMap, bMap, (firstStep + s) * TileIn, a0, b0);
+            for (int s = 0; s < stages - 2 && load.Tile < walk.Count; s++)
+            {
+                LoadStage(shared + (uint)(s * stageBytes), aTileBytes, stageBytes, barriers + (uint)(8 * s), aMap, bMap, load.Column, load.A0, load.B0);
+                load = walk.Next(load, Grid.DimX);
+            }
         }
         Group.Barrier();
 
-        // Each tile width runs its own copy of the main loop (the wgmma shape is part of the instruction).
         uint a = shared + (uint)(warpGroup * WarpGroupTokens * TileIn * 2);
-        if (width == 256) MainLoop(256, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
-        else if (width == 224) MainLoop(224, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
-        else if (width == 192) MainLoop(192, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
-        else if (width == 160) MainLoop(160, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
-        else if (width == 144) MainLoop(144, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
-        else if (width == 128) MainLoop(128, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
-        else MainLoop(112, stages, steps, firstStep, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, a0, b0);
-        CudaAsm.Emit("wgmma.wait_group.sync.aligned 0;");
+        // Steps this group has multiplied so far: where its ring stands.
+        int done = 0;
+        for (int tile = Grid.IdxX; tile < walk.Count; tile += Grid.DimX)
+        {
+            var here = walk.At(tile);
+            CudaAsm.Emit(ZeroAccumulators);
+            // Each tile width runs its own copy of the main loop (the wgmma shape is part of the instruction).
+            if (width == 256) load = MainLoop(256, stages, here.Steps, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, walk, load);
+            else if (width == 224) load = MainLoop(224, stages, here.Steps, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, walk, load);
+            else if (width == 192) load = MainLoop(192, stages, here.Steps, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, walk, load);
+            else if (width == 160) load = MainLoop(160, stages, here.Steps, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, walk, load);
+            else if (width == 144) load = MainLoop(144, stages, here.Steps, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, walk, load);
+            else if (width == 128) load = MainLoop(128, stages, here.Steps, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, walk, load);
+            else load = MainLoop(112, stages, here.Steps, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, walk, load);
+            done += here.Steps;
+            CudaAsm.Emit("wgmma.wait_group.sync.aligned 0;");
+            if (columns) StoreColumns(yBf16, tokens, outFeatures, here.A0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), here.B0 + 2 * (lane & 3));
+            else StoreRows(bias, hasBias, epilogue, here.Slice, yF32, yBf16, tokens, outFeatures, width, here.A0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), here.B0 + 2 * (lane & 3));
+        }
+    }
 
+    /// <summary>
+    /// The epilogue of a token-column tile. Register block p holds, for W rows g (a gate row) and g + 8 (its up
+    /// row) of the warp's 16, tokens 16p + 2t, +1 and 16p + 8 + 2t, +1: the four outputs
+    /// TensorCoreLinear.StoreColumnSwiGlu takes. The only token-column tiles are 160 wide
+    /// (WarpGroupTile.TokenColumnTiles): ten blocks.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreColumns(ArrayView<ushort> yBf16, int tokens, int outFeatures, int gateRow, int token)
+    {
         var d0 = new Output<float>(); var d1 = new Output<float>(); var d2 = new Output<float>(); var d3 = new Output<float>();
         var e0 = new Output<float>(); var e1 = new Output<float>(); var e2 = new Output<float>(); var e3 = new Output<float>();
-        if (columns)
-        {
-            // Register block p holds, for W rows g (a gate row) and g + 8 (its up row) of the warp's 16, tokens
-            // 16p + 2t, +1 and 16p + 8 + 2t, +1: the four outputs TensorCoreLinear.StoreColumnSwiGlu takes. The only
-            // token-column tiles are 160 wide (WarpGroupTile.TokenColumnTiles): ten blocks.
-            int gateRow = o0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), token = t0 + 2 * (lane & 3);
-            CudaAsm.EmitRef(Read0, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-            CudaAsm.EmitRef(Read1, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-            CudaAsm.EmitRef(Read2, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-            CudaAsm.EmitRef(Read3, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-            CudaAsm.EmitRef(Read4, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 64, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-            CudaAsm.EmitRef(Read5, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 80, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-            CudaAsm.EmitRef(Read6, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 96, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-            CudaAsm.EmitRef(Read7, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 112, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-            CudaAsm.EmitRef(Read8, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 128, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-            CudaAsm.EmitRef(Read9, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-            TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 144, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-            return;
-        }
-
-
-        // Register block p (wgc8p..8p+7) holds columns 16p + 2t, +1 (then 8 further on) of rows g and g + 8 of the
-        // warp's 16-row slice: the (d, e) pair TensorCoreLinear.StorePair takes.
-        int rowA = t0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), feature = o0 + 2 * (lane & 3);
         CudaAsm.EmitRef(Read0, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read1, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read2, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read3, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read4, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 64, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 64, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read5, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 80, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 80, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read6, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 96, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 96, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read7, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 112, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read8, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 128, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read9, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 144, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+    }
+
+    /// <summary>
+    /// The epilogue of a token-row tile <paramref name="width"/> wide. Register block p (wgc8p..8p+7) holds
+    /// columns 16p + 2t, +1 (then 8 further on) of rows g and g + 8 of the warp's 16-row slice: the (d, e) pair
+    /// TensorCoreLinear.StorePair takes. A split product's partial sums go to workspace slice <paramref name="slice"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows(ArrayView<float> bias, int hasBias, int epilogue, int slice, ArrayView<float> yF32, ArrayView<ushort> yBf16,
+        int tokens, int outFeatures, int width, int rowA, int feature)
+    {
+        var d0 = new Output<float>(); var d1 = new Output<float>(); var d2 = new Output<float>(); var d3 = new Output<float>();
+        var e0 = new Output<float>(); var e1 = new Output<float>(); var e2 = new Output<float>(); var e3 = new Output<float>();
+        CudaAsm.EmitRef(Read0, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read1, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read2, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read3, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read4, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 64, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read5, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 80, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read6, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 96, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         if (width == 112) return;
         CudaAsm.EmitRef(Read7, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 112, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 112, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         if (width == 128) return;
         CudaAsm.EmitRef(Read8, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 128, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 128, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         if (width == 144) return;
         CudaAsm.EmitRef(Read9, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 144, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 144, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read10, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 160, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 160, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read11, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 176, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 176, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         if (width == 192) return;
         CudaAsm.EmitRef(Read12, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 192, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 192, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read13, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 208, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 208, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         if (width == 224) return;
         CudaAsm.EmitRef(Read14, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 224, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 224, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read15, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, yF32, yBf16, tokens, outFeatures, rowA, feature + 240, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 240, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
     }
 
     /// <summary>
@@ -258,24 +283,29 @@ public sealed partial class WarpGroupLinear : IDisposable
     }
 
     /// <summary>
-    /// The main loop for tiles <paramref name="n"/> features wide (a constant at each call site, so each copy keeps
-    /// only its own wgmma shape). <paramref name="a"/> is this warp group's x rows in stage 0.
+    /// The main loop of one tile, <paramref name="n"/> features wide (a constant at each call site, so each copy
+    /// keeps only its own wgmma shape): <paramref name="steps"/> steps of In, the group's ring standing at
+    /// <paramref name="done"/> steps multiplied. <paramref name="a"/> is this warp group's A rows in stage 0;
+    /// <paramref name="load"/> is thread 0's copy cursor, S − 2 steps ahead of the products; returns it moved on.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MainLoop(int n, int stages, int steps, int firstStep, int thread, uint shared, uint a, uint barriers,
-        int aTileBytes, int stageBytes, long aMap, long bMap, int a0, int b0)
+    private static TileWalk.Position MainLoop(int n, int stages, int steps, int done, int thread, uint shared, uint a, uint barriers,
+        int aTileBytes, int stageBytes, long aMap, long bMap, TileWalk walk, TileWalk.Position load)
     {
         // Ring positions kept as counters (no division per step): the slot read this step and its mbarrier phase
         // parity (it flips each time the ring wraps), and the slot refilled this step.
-        int slot = 0, parity = 0, refill = stages - 2;
+        int slot = done % stages, parity = (done / stages) & 1, refill = (done + stages - 2) % stages;
         for (int step = 0; step < steps; step++)
         {
-            // Every warp group has retired the wgmma of step − 2 (it waited for them at the end of step − 1), so
-            // the stage they read can be refilled with step + S − 2.
+            // Every warp group has retired the wgmma of two steps ago (it waited for them at the end of the last
+            // step, or for all of them before the last tile's epilogue), so the stage they read can be refilled
+            // with the step S − 2 ahead — of this tile or of the group's next.
             Group.Barrier();
-            int next = step + stages - 2;
-            if (thread == 0 && next < steps)
-                LoadStage(shared + (uint)(refill * stageBytes), aTileBytes, stageBytes, barriers + (uint)(8 * refill), aMap, bMap, (firstStep + next) * TileIn, a0, b0);
+            if (thread == 0 && load.Tile < walk.Count)
+            {
+                LoadStage(shared + (uint)(refill * stageBytes), aTileBytes, stageBytes, barriers + (uint)(8 * refill), aMap, bMap, load.Column, load.A0, load.B0);
+                load = walk.Next(load, Grid.DimX);
+            }
             refill = refill + 1 == stages ? 0 : refill + 1;
 
             CudaAsm.Emit(WaitForStage, barriers + (uint)(8 * slot), parity);
@@ -293,6 +323,7 @@ public sealed partial class WarpGroupLinear : IDisposable
             CudaAsm.Emit("wgmma.wait_group.sync.aligned 1;");
             if (++slot == stages) { slot = 0; parity ^= 1; }
         }
+        return load;
     }
 
     /// <summary>One k16 slice for the warp group with the wgmma shape of an <paramref name="n"/>-wide tile (a constant: one branch survives).</summary>

@@ -32,7 +32,10 @@ public class TensorCoreLinearTests
     /// blocks of 128 × 128, 1–5 steps) and two thirds the wgmma kernel with one of its tiles (In a multiple of 64,
     /// 1–18 steps: fewer steps than any ring's stages, and enough for every ring to wrap twice, so each stage's
     /// mbarrier is waited on with both parities; blocks of 128 or 192 tokens × 128, 192 or 256 features, and the
-    /// token-column tile — 160 tokens × 192 features, SwiGLU only, no split).
+    /// token-column tile — 160 tokens × 192 features, SwiGLU only, no split). In two of five wgmma cases at most 1–3
+    /// groups are launched, so each walks several tiles (TileWalk): its ring runs on across the tiles' edges, the
+    /// copies of the next tile (or the next split-K slice) start under this one's last steps, and the accumulators
+    /// start from zero again for each tile.
     /// Elsewhere every case runs mma.sync (or its portable fallback).
     /// </summary>
     private static Arbitrary<Case> Cases(bool hasWarpGroup) =>
@@ -46,8 +49,10 @@ public class TensorCoreLinearTests
          from outF in epilogue == LinearEpilogue.SwiGlu ? Gen.Choose(1, (tile?.Features ?? TensorCoreLinear.TileFeatures) / 8 + 4).Select(b => 16 * b)
              : Around(tile?.Features ?? TensorCoreLinear.TileFeatures)
          from bias in Gen.Elements(false, true) from splits in Gen.Elements(1, 1, 2, 3) from seed in Seed
+         from groups in Gen.Elements(0, 0, 1, 2, 3)
          select new Case(tokens, (tile is null ? TensorCoreLinear.TileIn : WarpGroupLinear.TileIn) * steps, outF, epilogue,
-             bias && epilogue == LinearEpilogue.Store, tile is { TokenColumns: true } ? 1 : Math.Min(splits, steps), kernel, seed)).ToArbitrary();
+             bias && epilogue == LinearEpilogue.Store, tile is { TokenColumns: true } ? 1 : Math.Min(splits, steps),
+             tile is null || groups == 0 ? kernel : kernel.WithMaxGroups(groups), seed)).ToArbitrary();
 
     private static double GammaTruncating(int n) => n * 2 * U / (1 - n * 2 * U);
 
