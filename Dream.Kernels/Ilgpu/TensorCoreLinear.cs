@@ -556,7 +556,7 @@ public static class TensorCoreLinear
             // (feature − feature mod 16)/2 + feature mod 8.
             // Feature blocks past 2F (the last group of a layer whose 2F is not a multiple of 128) hold zeros and
             // would land in the next row: skip them.
-            int width = outFeatures / 2, column = ((feature >> 4) << 3) + (feature & 7);
+            int width = outFeatures / 2, column = SwiGluColumn(feature);
             if (column >= width) return;
             if (row < tokens) StoreSwiGlu(yBf16, (long)row * width + column, d0, e0, d1, e1);
             if (row + 8 < tokens) StoreSwiGlu(yBf16, (long)(row + 8) * width + column, d2, e2, d3, e3);
@@ -609,26 +609,12 @@ public static class TensorCoreLinear
         else y[index] = hasBias != 0 ? value + bias[feature] : value;
     }
 
+    /// <summary>The output column of gate feature <paramref name="feature"/> of the interleaved [2F, In] weight (see <see cref="InterleaveGateUp"/>): (feature − feature mod 16)/2 + feature mod 8.</summary>
+    internal static int SwiGluColumn(int feature) => ((feature >> 4) << 3) + (feature & 7);
+
     /// <summary>Two neighbouring SwiGLU outputs as one 4-byte store: the index is even (2F is a multiple of 16 and the column even) and <see cref="Forward"/> checked the buffer is 4-byte aligned.</summary>
     private static void StoreSwiGlu(ArrayView<ushort> y, long index, float gate0, float up0, float gate1, float up1) =>
         y.Cast<uint>()[index >> 1] = Bf16.Pack(Silu(gate0) * up0, Silu(gate1) * up1);
-
-    /// <summary>
-    /// The SwiGLU epilogue of a token-column tile (<see cref="WarpGroupTile.TokenColumns"/>): the thread holds W row
-    /// <paramref name="gateRow"/> (a gate row, g of its 16-row block) and the up row 8 below it, each at tokens
-    /// <paramref name="token"/>, +1, +8, +9 — (d0, d1, e0, e1) gate and (d2, d3, e2, e3) up — so it writes one output
-    /// column for four tokens, one bf16 each (the same silu(g)·u, rounded once, as <see cref="StorePair"/>).
-    /// </summary>
-    internal static void StoreColumnSwiGlu(ArrayView<ushort> y, int tokens, int outFeatures, int gateRow, int token,
-        float d0, float d1, float d2, float d3, float e0, float e1, float e2, float e3)
-    {
-        int width = outFeatures / 2, column = ((gateRow >> 4) << 3) + (gateRow & 7);
-        if (column >= width) return;
-        if (token < tokens) y[(long)token * width + column] = Bf16.FromFloat(Silu(d0) * d2);
-        if (token + 1 < tokens) y[(long)(token + 1) * width + column] = Bf16.FromFloat(Silu(d1) * d3);
-        if (token + 8 < tokens) y[(long)(token + 8) * width + column] = Bf16.FromFloat(Silu(e0) * e2);
-        if (token + 9 < tokens) y[(long)(token + 9) * width + column] = Bf16.FromFloat(Silu(e1) * e3);
-    }
 
     private static float Silu(float g) => g / (1f + MathF.Exp(-g));
 

@@ -181,41 +181,115 @@ public sealed partial class WarpGroupLinear : IDisposable
             done += here.Steps;
             CudaAsm.Emit("wgmma.wait_group.sync.aligned 0;");
             if (columns) StoreColumns(yBf16, tokens, outFeatures, here.A0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), here.B0 + 2 * (lane & 3));
+            else if (epilogue == (int)LinearEpilogue.SwiGlu) StoreRowsSwiGlu(yBf16, tokens, outFeatures, width, here.A0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), here.B0 + 2 * (lane & 3));
             else StoreRows(bias, hasBias, epilogue, here.Slice, yF32, yBf16, tokens, outFeatures, width, here.A0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), here.B0 + 2 * (lane & 3));
         }
     }
 
     /// <summary>
-    /// The epilogue of a token-column tile. Register block p holds, for W rows g (a gate row) and g + 8 (its up
-    /// row) of the warp's 16, tokens 16p + 2t, +1 and 16p + 8 + 2t, +1: the four outputs
-    /// TensorCoreLinear.StoreColumnSwiGlu takes. The only token-column tiles are 160 wide
-    /// (WarpGroupTile.TokenColumnTiles): ten blocks.
+    /// The epilogue of a token-column tile (SwiGLU only): W rows <paramref name="gateRow"/> (a gate row, g of its
+    /// 16-row block) and the up row 8 below it give output column (gateRow − gateRow mod 16)/2 + gateRow mod 8 for
+    /// tokens 16p + 2t, +1, +8, +9 of register block p (ReadColumnSwiGlu0..9). The only token-column tiles are 160
+    /// wide (WarpGroupTile.TokenColumnTiles): ten blocks. Column blocks past 2F hold zeros: skipped.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreColumns(ArrayView<ushort> yBf16, int tokens, int outFeatures, int gateRow, int token)
     {
-        var d0 = new Output<float>(); var d1 = new Output<float>(); var d2 = new Output<float>(); var d3 = new Output<float>();
-        var e0 = new Output<float>(); var e1 = new Output<float>(); var e2 = new Output<float>(); var e3 = new Output<float>();
-        CudaAsm.EmitRef(Read0, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef(Read1, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef(Read2, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef(Read3, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef(Read4, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 64, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef(Read5, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 80, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef(Read6, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 96, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef(Read7, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 112, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef(Read8, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 128, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
-        CudaAsm.EmitRef(Read9, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StoreColumnSwiGlu(yBf16, tokens, outFeatures, gateRow, token + 144, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        int width = outFeatures / 2, column = TensorCoreLinear.SwiGluColumn(gateRow);
+        if (column >= width) return;
+        var first = new Output<uint>(); var second = new Output<uint>();
+        CudaAsm.EmitRef(ReadColumnSwiGlu0, ref first, ref second);
+        StoreColumnWords(yBf16, tokens, width, column, token + 0, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu1, ref first, ref second);
+        StoreColumnWords(yBf16, tokens, width, column, token + 16, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu2, ref first, ref second);
+        StoreColumnWords(yBf16, tokens, width, column, token + 32, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu3, ref first, ref second);
+        StoreColumnWords(yBf16, tokens, width, column, token + 48, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu4, ref first, ref second);
+        StoreColumnWords(yBf16, tokens, width, column, token + 64, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu5, ref first, ref second);
+        StoreColumnWords(yBf16, tokens, width, column, token + 80, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu6, ref first, ref second);
+        StoreColumnWords(yBf16, tokens, width, column, token + 96, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu7, ref first, ref second);
+        StoreColumnWords(yBf16, tokens, width, column, token + 112, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu8, ref first, ref second);
+        StoreColumnWords(yBf16, tokens, width, column, token + 128, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu9, ref first, ref second);
+        StoreColumnWords(yBf16, tokens, width, column, token + 144, first.Value, second.Value);
+    }
+
+    /// <summary>Outputs of tokens <paramref name="token"/>, +1 (<paramref name="pair"/>, lower half first) and +8, +9 (<paramref name="pair8"/>) at <paramref name="column"/> of y [T, F].</summary>
+    private static void StoreColumnWords(ArrayView<ushort> y, int tokens, int width, int column, int token, uint pair, uint pair8)
+    {
+        if (token < tokens) y[(long)token * width + column] = (ushort)pair;
+        if (token + 1 < tokens) y[(long)(token + 1) * width + column] = (ushort)(pair >> 16);
+        if (token + 8 < tokens) y[(long)(token + 8) * width + column] = (ushort)pair8;
+        if (token + 9 < tokens) y[(long)(token + 9) * width + column] = (ushort)(pair8 >> 16);
+    }
+
+    /// <summary>
+    /// The SwiGLU epilogue of a token-row tile <paramref name="width"/> wide: register block p gives, ready packed
+    /// (ReadSwiGlu0..15), the outputs of gate features 16p + 2t, +1 at rows g and g + 8 of the warp's slice — the same
+    /// outputs, in the same layout, as <see cref="TensorCoreLinear.StorePair"/>'s SwiGLU branch stores.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRowsSwiGlu(ArrayView<ushort> yBf16, int tokens, int outFeatures, int width, int row, int feature)
+    {
+        var low = new Output<uint>(); var high = new Output<uint>();
+        CudaAsm.EmitRef(ReadSwiGlu0, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 0, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu1, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 16, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu2, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 32, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu3, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 48, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu4, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 64, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu5, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 80, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu6, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 96, low.Value, high.Value);
+        if (width == 112) return;
+        CudaAsm.EmitRef(ReadSwiGlu7, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 112, low.Value, high.Value);
+        if (width == 128) return;
+        CudaAsm.EmitRef(ReadSwiGlu8, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 128, low.Value, high.Value);
+        if (width == 144) return;
+        CudaAsm.EmitRef(ReadSwiGlu9, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 144, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu10, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 160, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu11, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 176, low.Value, high.Value);
+        if (width == 192) return;
+        CudaAsm.EmitRef(ReadSwiGlu12, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 192, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu13, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 208, low.Value, high.Value);
+        if (width == 224) return;
+        CudaAsm.EmitRef(ReadSwiGlu14, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 224, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu15, ref low, ref high);
+        StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 240, low.Value, high.Value);
+    }
+
+    /// <summary>
+    /// Two bf16 pairs of one register block: <paramref name="atRow"/> at (row, column), <paramref name="atRow8"/> at
+    /// (row + 8, column) of y [T, F], one 4-byte store each (F is a multiple of 8 and the column even). Feature
+    /// blocks past 2F (the last group of a layer whose 2F is not a multiple of the tile width) hold zeros and would
+    /// land in the next row: skipped.
+    /// </summary>
+    private static void StoreSwiGluWords(ArrayView<ushort> y, int tokens, int width, int row, int feature, uint atRow, uint atRow8)
+    {
+        int column = TensorCoreLinear.SwiGluColumn(feature);
+        if (column >= width) return;
+        var words = y.Cast<uint>();
+        if (row < tokens) words[((long)row * width + column) >> 1] = atRow;
+        if (row + 8 < tokens) words[((long)(row + 8) * width + column) >> 1] = atRow8;
     }
 
     /// <summary>

@@ -129,8 +129,8 @@ public class KernelCompileTests
     /// with four wgmma of its own shape per 64-wide step (k = 0, 16, 32, 48) — the width is a constant in each copy,
     /// so no loop carries the other shapes' branches — over the 128 named accumulators, declared once; two TMA box
     /// copies per stage, inlined for the prologue and each loop; one mbarrier wait, one fence and one wait for the
-    /// previous step's wgmma per loop; and no local memory in the main loops (from the first barrier wait to the final
-    /// wgmma wait). The PTX is written next to the test assembly.
+    /// previous step's wgmma per loop; the SwiGLU epilogues' packed reads; and no local memory in the main loops (from
+    /// the first barrier wait to the final wgmma wait). The PTX is written next to the test assembly.
     /// </summary>
     [Fact]
     public void WarpGroupLinearRetargetsAndKeepsItsTileInRegisters()
@@ -146,6 +146,10 @@ public class KernelCompileTests
         Assert.Equal(loops, CountOf(ptx, "mbarrier.try_wait.parity.shared::cta.b64"));
         Assert.Equal(loops, CountOf(ptx, "wgmma.fence.sync.aligned;"));
         Assert.Equal(loops, CountOf(ptx, "wgmma.wait_group.sync.aligned 1;"));
+        // The SwiGLU epilogues read their outputs ready packed: four approximate divisions and two bf16x2 roundings per
+        // register block, 16 blocks for the token-row tiles and 10 for the token-column tile.
+        Assert.Equal(4 * (16 + 10), CountOf(ptx, "div.approx.f32"));
+        Assert.Equal(2 * (16 + 10), CountOf(ptx, "cvt.rn.bf16x2.f32"));
         MainLoopStaysInRegisters(ptx, "mbarrier.try_wait", "wgmma.wait_group.sync.aligned 0;");
     }
 

@@ -20,7 +20,9 @@ namespace Dream.Tests.Ilgpu;
 /// truncate instead of rounding to nearest (at most 1 ulp = 2u per addition), so the sum is within
 /// γ'_In·Σ|x·w| with γ'_n = n·2u/(1 − n·2u) (Higham §3.1 with unit roundoff 2u); the bias or residual add rounds
 /// once more (2u·|result|). SwiGLU's output is rounded to bf16 once (half an ulp: at most 2^-8 relative, bf16
-/// keeping 8 significant bits), after silu(g)·u propagated the sum errors of g and u (|silu'| ≤ 1.1) and exp's few ulps.
+/// keeping 8 significant bits), after silu(g)·u propagated the sum errors of g and u (|silu'| ≤ 1.1) and the
+/// float32 evaluation's own: in the wgmma kernel ex2.approx and div.approx (2 ulp each), the add and the final
+/// multiply (half an ulp each), 5 ulp = 10u of |silu(g)·u| ≤ |g·u| — 12u allowed.
 /// </summary>
 [Collection(IlgpuCollection.Name)]
 public class TensorCoreLinearTests
@@ -94,7 +96,7 @@ public class TensorCoreLinearTests
                 double gateError = gamma * MagnitudeOfDot(x, gateW, t, o, c.In), upError = gamma * MagnitudeOfDot(x, upW, t, o, c.In);
                 double silu = Math.Abs(gate[i] / (1 + Math.Exp(-gate[i])));
                 return 1e-30 + Math.Pow(2, -8) * Math.Abs(expected[i]) + 1.1 * gateError * Math.Abs(up[i]) + silu * upError
-                    + 8 * U * Math.Abs(gate[i] * (double)up[i]);
+                    + 12 * U * Math.Abs(gate[i] * (double)up[i]);
             });
         }
         else
