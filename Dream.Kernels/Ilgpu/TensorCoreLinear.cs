@@ -199,7 +199,11 @@ public static class TensorCoreLinear
     /// and the card measured 104 and 378 against 115 and 410. Nor were the 112- and 144-wide tiles (eighth session):
     /// checked against every tile at every product at 320, 512, 1024 and 2048 tokens (runs 56–58), it picks the
     /// fastest or one within 5% everywhere but QKV at 320 tokens, where its 128 × 112 ran 0.029–0.030 ms against
-    /// 0.027 for 128 × 128 (a refit of the same form to those timings ranked no differently).
+    /// 0.027 for 128 × 128 (a refit of the same form to those timings ranked no differently). The fit predates the
+    /// walk (<see cref="TileWalk"/>, tenth session), which pays part of the 6.8 µs once per group rather than once per
+    /// tile; timed walking, every tile at every product at 320, 512 and 2048 tokens (run 66), the model's pick was
+    /// still the fastest tile or the same tile as the fastest row everywhere but down at 320 tokens (0.088 ms against
+    /// 0.085 for 128 × 256 in three slices).
     /// </summary>
     public static double PredictMicroseconds(WarpGroupTile tile, int split, int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue, int multiprocessors)
     {
