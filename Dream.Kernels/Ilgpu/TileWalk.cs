@@ -35,19 +35,18 @@ internal readonly struct TileWalk
     public int Count { get; }
 
     /// <summary>
-    /// A place in the walk: step <see cref="Step"/> of <see cref="Steps"/> of tile <see cref="Tile"/>, whose A rows
-    /// start at <see cref="A0"/> and B rows at <see cref="B0"/> (token and feature, swapped for a token-column tile)
-    /// and whose split-K slice <see cref="Slice"/> of In starts at step <see cref="FirstStep"/>. Past the last tile when Tile ≥ Count.
+    /// Tile <see cref="Index"/>: its A rows start at <see cref="A0"/> and its B rows at <see cref="B0"/> (token and
+    /// feature, swapped for a token-column tile), and its split-K slice <see cref="Slice"/> of In is
+    /// <see cref="Steps"/> steps from step <see cref="FirstStep"/>. Past the last tile when Index ≥ Count.
     /// </summary>
-    public readonly struct Position
+    public readonly struct Tile
     {
-        public Position(int tile, int step, int steps, int slice, int firstStep, int a0, int b0)
+        public Tile(int index, int steps, int slice, int firstStep, int a0, int b0)
         {
-            Tile = tile; Step = step; Steps = steps; Slice = slice; FirstStep = firstStep; A0 = a0; B0 = b0;
+            Index = index; Steps = steps; Slice = slice; FirstStep = firstStep; A0 = a0; B0 = b0;
         }
 
-        public int Tile { get; }
-        public int Step { get; }
+        public int Index { get; }
         public int Steps { get; }
         /// <summary>The tile's split-K slice (0 when the product is not split): where its partial sums go.</summary>
         public int Slice { get; }
@@ -55,20 +54,16 @@ internal readonly struct TileWalk
         public int A0 { get; }
         public int B0 { get; }
 
-        /// <summary>The column of In this position's stage copies from.</summary>
-        public int Column => (FirstStep + Step) * WarpGroupLinear.TileIn;
+        /// <summary>The column of In that step <paramref name="step"/> of this tile copies from.</summary>
+        public int Column(int step) => (FirstStep + step) * WarpGroupLinear.TileIn;
     }
 
-    /// <summary>The first step of <paramref name="tile"/>.</summary>
-    public Position At(int tile)
+    /// <summary>Tile <paramref name="index"/> (any index: one past the end gives a tile the walk never reaches).</summary>
+    public Tile At(int index)
     {
-        int x = tile % _tilesX, rest = tile / _tilesX, y = rest % _tilesY, z = rest / _tilesY;
+        int x = index % _tilesX, rest = index / _tilesX, y = rest % _tilesY, z = rest / _tilesY;
         int t0 = x * _tileTokens, o0 = y * _tileFeatures, firstStep = z * _stepsPerSplit;
-        return new Position(tile, 0, Math.Min(_stepsPerSplit, _totalSteps - firstStep), z, firstStep,
+        return new Tile(index, Math.Min(_stepsPerSplit, _totalSteps - firstStep), z, firstStep,
             _tokenColumns ? o0 : t0, _tokenColumns ? t0 : o0);
     }
-
-    /// <summary>The step after <paramref name="p"/> for a group that takes every <paramref name="stride"/>-th tile.</summary>
-    public Position Next(Position p, int stride) =>
-        p.Step + 1 < p.Steps ? new Position(p.Tile, p.Step + 1, p.Steps, p.Slice, p.FirstStep, p.A0, p.B0) : At(p.Tile + stride);
 }

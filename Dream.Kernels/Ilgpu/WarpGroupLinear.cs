@@ -151,42 +151,46 @@ public sealed partial class WarpGroupLinear : IDisposable
         CudaAsm.Emit(DeclareRegisters);
         CudaAsm.Emit("setp.ne.b32 wgp, %0, 0;", 1);
 
-        // The copies run ahead of the products by S − 2 steps along the group's whole walk, across its tiles'
-        // edges: the first stages of the next tile are in flight while this one's epilogue stores. Only thread 0
-        // issues copies, so only its cursor moves.
-        var load = walk.At(Grid.IdxX);
+        // The first tile's first stages start before anything else is set up, as soon as their barriers exist.
+        var here = walk.At(Grid.IdxX);
         if (thread == 0)
         {
             for (int s = 0; s < stages; s++) CudaAsm.Emit("mbarrier.init.shared::cta.b64 [%0], 1;", barriers + (uint)(8 * s));
             CudaAsm.Emit("fence.mbarrier_init.release.cluster;");
-            for (int s = 0; s < stages - 2 && load.Tile < walk.Count; s++)
-            {
-                LoadStage(shared + (uint)(s * stageBytes), aTileBytes, stageBytes, barriers + (uint)(8 * s), aMap, bMap, load.Column, load.A0, load.B0);
-                load = walk.Next(load, Grid.DimX);
-            }
+            FirstStages(stages, 0, shared, barriers, aTileBytes, stageBytes, aMap, bMap, here);
         }
         Group.Barrier();
 
         uint a = shared + (uint)(warpGroup * WarpGroupTokens * TileIn * 2);
-        // Steps this group has multiplied so far: where its ring stands.
-        int done = 0;
+        // The copies run S − 2 steps ahead of the products, across the edge into the group's next tile when this
+        // one has at least S − 2 steps (every product of the model has 8 or more): the next tile's first stages
+        // land while this one's epilogue stores. A tile nobody copied ahead for (the group's first, or one after
+        // a tile too short) starts its own first stages. Where the copies stand is worked out from the step and
+        // the two tiles' coordinates, which stay put for a whole tile: no cursor is carried from step to step.
+        int done = 0;   // steps this group has multiplied so far: where its ring stands
+        bool copiedAhead = true;
         for (int tile = Grid.IdxX; tile < walk.Count; tile += Grid.DimX)
         {
-            var here = walk.At(tile);
+            if (tile != Grid.IdxX) here = walk.At(tile);
+            var next = walk.At(tile + Grid.DimX);
+            int nextSteps = next.Index < walk.Count && here.Steps >= stages - 2 ? next.Steps : 0;
+            if (!copiedAhead && thread == 0) FirstStages(stages, done, shared, barriers, aTileBytes, stageBytes, aMap, bMap, here);
             CudaAsm.Emit(ZeroAccumulators);
             // Each tile width runs its own copy of the main loop (the wgmma shape is part of the instruction).
-            if (width == 256) load = MainLoop(256, stages, here.Steps, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, walk, load);
-            else if (width == 224) load = MainLoop(224, stages, here.Steps, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, walk, load);
-            else if (width == 192) load = MainLoop(192, stages, here.Steps, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, walk, load);
-            else if (width == 160) load = MainLoop(160, stages, here.Steps, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, walk, load);
-            else if (width == 144) load = MainLoop(144, stages, here.Steps, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, walk, load);
-            else if (width == 128) load = MainLoop(128, stages, here.Steps, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, walk, load);
-            else load = MainLoop(112, stages, here.Steps, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, walk, load);
+            if (width == 256) MainLoop(256, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps);
+            else if (width == 224) MainLoop(224, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps);
+            else if (width == 192) MainLoop(192, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps);
+            else if (width == 160) MainLoop(160, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps);
+            else if (width == 144) MainLoop(144, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps);
+            else if (width == 128) MainLoop(128, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps);
+            else MainLoop(112, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps);
             done += here.Steps;
+            copiedAhead = nextSteps > 0;
             CudaAsm.Emit("wgmma.wait_group.sync.aligned 0;");
-            if (columns) StoreColumns(yBf16, tokens, outFeatures, here.A0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), here.B0 + 2 * (lane & 3));
-            else if (epilogue == (int)LinearEpilogue.SwiGlu) StoreRowsSwiGlu(yBf16, tokens, outFeatures, width, here.A0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), here.B0 + 2 * (lane & 3));
-            else StoreRows(bias, hasBias, epilogue, here.Slice, yF32, yBf16, tokens, outFeatures, width, here.A0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), here.B0 + 2 * (lane & 3));
+            int row = here.A0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), column = here.B0 + 2 * (lane & 3);
+            if (columns) StoreColumns(yBf16, tokens, outFeatures, row, column);
+            else if (epilogue == (int)LinearEpilogue.SwiGlu) StoreRowsSwiGlu(yBf16, tokens, outFeatures, width, row, column);
+            else StoreRows(bias, hasBias, epilogue, here.Slice, yF32, yBf16, tokens, outFeatures, width, row, column);
         }
     }
 
@@ -360,29 +364,43 @@ public sealed partial class WarpGroupLinear : IDisposable
         CudaAsm.Emit(LoadTile, stage + (uint)aTileBytes, bMap, column, b0, barrier);
     }
 
+    /// <summary>Thread 0 starts the first S − 2 stages (or all, if fewer) of <paramref name="tile"/>, the ring standing at <paramref name="done"/> steps.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FirstStages(int stages, int done, uint shared, uint barriers, int aTileBytes, int stageBytes, long aMap, long bMap, TileWalk.Tile tile)
+    {
+        for (int s = 0; s < stages - 2 && s < tile.Steps; s++)
+        {
+            int slot = (done + s) % stages;
+            LoadStage(shared + (uint)(slot * stageBytes), aTileBytes, stageBytes, barriers + (uint)(8 * slot), aMap, bMap, tile.Column(s), tile.A0, tile.B0);
+        }
+    }
+
     /// <summary>
-    /// The main loop of one tile, <paramref name="n"/> features wide (a constant at each call site, so each copy
-    /// keeps only its own wgmma shape): <paramref name="steps"/> steps of In, the group's ring standing at
-    /// <paramref name="done"/> steps multiplied. <paramref name="a"/> is this warp group's A rows in stage 0;
-    /// <paramref name="load"/> is thread 0's copy cursor, S − 2 steps ahead of the products; returns it moved on.
+    /// The main loop of tile <paramref name="here"/>, <paramref name="n"/> features wide (a constant at each call
+    /// site, so each copy keeps only its own wgmma shape), the group's ring standing at <paramref name="done"/> steps
+    /// multiplied. <paramref name="a"/> is this warp group's A rows in stage 0. Thread 0 copies S − 2 steps ahead:
+    /// this tile's steps, then the first <paramref name="nextSteps"/> of <paramref name="next"/> (0: none).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TileWalk.Position MainLoop(int n, int stages, int steps, int done, int thread, uint shared, uint a, uint barriers,
-        int aTileBytes, int stageBytes, long aMap, long bMap, TileWalk walk, TileWalk.Position load)
+    private static void MainLoop(int n, int stages, int done, int thread, uint shared, uint a, uint barriers,
+        int aTileBytes, int stageBytes, long aMap, long bMap, TileWalk.Tile here, TileWalk.Tile next, int nextSteps)
     {
         // Ring positions kept as counters (no division per step): the slot read this step and its mbarrier phase
         // parity (it flips each time the ring wraps), and the slot refilled this step.
         int slot = done % stages, parity = (done / stages) & 1, refill = (done + stages - 2) % stages;
-        for (int step = 0; step < steps; step++)
+        for (int step = 0; step < here.Steps; step++)
         {
             // Every warp group has retired the wgmma of two steps ago (it waited for them at the end of the last
             // step, or for all of them before the last tile's epilogue), so the stage they read can be refilled
             // with the step S − 2 ahead — of this tile or of the group's next.
             Group.Barrier();
-            if (thread == 0 && load.Tile < walk.Count)
+            if (thread == 0)
             {
-                LoadStage(shared + (uint)(refill * stageBytes), aTileBytes, stageBytes, barriers + (uint)(8 * refill), aMap, bMap, load.Column, load.A0, load.B0);
-                load = walk.Next(load, Grid.DimX);
+                int ahead = step + stages - 2;
+                if (ahead < here.Steps)
+                    LoadStage(shared + (uint)(refill * stageBytes), aTileBytes, stageBytes, barriers + (uint)(8 * refill), aMap, bMap, here.Column(ahead), here.A0, here.B0);
+                else if (ahead - here.Steps < nextSteps)
+                    LoadStage(shared + (uint)(refill * stageBytes), aTileBytes, stageBytes, barriers + (uint)(8 * refill), aMap, bMap, next.Column(ahead - here.Steps), next.A0, next.B0);
             }
             refill = refill + 1 == stages ? 0 : refill + 1;
 
@@ -401,7 +419,6 @@ public sealed partial class WarpGroupLinear : IDisposable
             CudaAsm.Emit("wgmma.wait_group.sync.aligned 1;");
             if (++slot == stages) { slot = 0; parity ^= 1; }
         }
-        return load;
     }
 
     /// <summary>One k16 slice for the warp group with the wgmma shape of an <paramref name="n"/>-wide tile (a constant: one branch survives).</summary>

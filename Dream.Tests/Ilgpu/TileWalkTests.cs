@@ -21,10 +21,10 @@ public class TileWalkTests
          select new Case(tokens, outFeatures, totalSteps, Math.Min(stepsPerSplit, totalSteps), tile, groups)).ToArbitrary();
 
     /// <summary>
-    /// Walking from each group's first tile with <see cref="TileWalk.Next"/> — what thread 0's copy cursor does —
-    /// covers every (token block, feature block, slice of In) exactly once, each tile's steps in order from its
-    /// slice's first column and none past In; tiles go to groups round-robin, token blocks fastest; and
-    /// <see cref="TileWalk.Count"/> is the tile count the host launches for (<see cref="WarpGroupTile.Groups"/> × splits).
+    /// The tiles each group takes — g, g + G, … through <see cref="TileWalk.At"/>, each with its steps — cover every
+    /// (token block, feature block, slice of In) exactly once, each tile's steps from its slice's first column and
+    /// none past In; tiles go to groups round-robin, token blocks fastest; and <see cref="TileWalk.Count"/> is the
+    /// tile count the host launches for (<see cref="WarpGroupTile.Groups"/> × splits).
     /// </summary>
     [Property(MaxTest = 300)]
     public Property EveryTileAndStepIsWalkedOnce() => Prop.ForAll(Cases(), c =>
@@ -38,19 +38,16 @@ public class TileWalkTests
 
         var seen = new HashSet<(int T0, int O0, int Column)>();
         for (int group = 0; group < Math.Min(c.Groups, walk.Count); group++)
-        {
-            int expectedTile = group;
-            for (var p = walk.At(group); p.Tile < walk.Count; p = walk.Next(p, c.Groups))
+            for (int index = group; index < walk.Count; index += c.Groups)
             {
-                Assert.Equal(expectedTile, p.Tile);
-                int x = p.Tile % tilesX, y = p.Tile / tilesX % tilesY, z = p.Tile / (tilesX * tilesY);
-                int t0 = columns ? p.B0 : p.A0, o0 = columns ? p.A0 : p.B0;
-                Assert.Equal((x * c.Tile.Tokens, y * c.Tile.Features, z, z * c.StepsPerSplit), (t0, o0, p.Slice, p.FirstStep));
-                Assert.True(p.Step < p.Steps && p.FirstStep + p.Steps <= c.TotalSteps, $"step {p.Step} of {p.Steps} from {p.FirstStep}");
-                Assert.True(seen.Add((t0, o0, p.Column)), $"({t0}, {o0}, column {p.Column}) walked twice");
-                if (p.Step + 1 == p.Steps) expectedTile += c.Groups;
+                var tile = walk.At(index);
+                int x = index % tilesX, y = index / tilesX % tilesY, z = index / (tilesX * tilesY);
+                int t0 = columns ? tile.B0 : tile.A0, o0 = columns ? tile.A0 : tile.B0;
+                Assert.Equal((index, x * c.Tile.Tokens, y * c.Tile.Features, z, z * c.StepsPerSplit), (tile.Index, t0, o0, tile.Slice, tile.FirstStep));
+                Assert.True(tile.Steps >= 1 && tile.FirstStep + tile.Steps <= c.TotalSteps, $"{tile.Steps} steps from {tile.FirstStep} of {c.TotalSteps}");
+                for (int step = 0; step < tile.Steps; step++)
+                    Assert.True(seen.Add((t0, o0, tile.Column(step))), $"({t0}, {o0}, column {tile.Column(step)}) walked twice");
             }
-        }
         Assert.Equal(tilesX * tilesY * c.TotalSteps, seen.Count);
     });
 }
