@@ -45,8 +45,8 @@ namespace Dream.Kernels.Ilgpu;
 /// SwiGLU epilogues read them ready computed and packed to bf16 (ReadSwiGlu0..15, ReadColumnSwiGlu0..9).
 /// Grid: at most one group per multiprocessor, each walking every G-th tile of the product (<see cref="TileWalk"/>:
 /// token blocks fastest, as in the mma.sync kernel, so the groups that share a weight tile run together). Its ring
-/// and thread 0's copy cursor run on across tile edges, so the next tile's first stages land while this one's
-/// epilogue stores (docs/benchmarks.md, tenth session: gate+up −9 to −14% with the packed epilogue).
+/// runs on across tile edges and a tile copies ahead into its successor, so the next tile's first stages land while
+/// this one's epilogue stores (docs/benchmarks.md, tenth session: gate+up −9 to −14% with the packed epilogue).
 ///
 /// Loaded through <see cref="HopperKernelLoader"/> (PTX retargeted to sm_90a, shared-memory limit raised); TMA
 /// descriptors through <see cref="CudaDriver"/>.
