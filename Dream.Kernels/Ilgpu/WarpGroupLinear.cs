@@ -164,8 +164,8 @@ public sealed partial class WarpGroupLinear : IDisposable
         uint a = shared + (uint)(warpGroup * WarpGroupTokens * TileIn * 2);
         // The copies run S − 2 steps ahead of the products, across the edge into the group's next tile when this
         // one has at least S − 2 steps (every product of the model has 8 or more): the next tile's first stages
-        // land while this one's epilogue stores. A tile nobody copied ahead for (the group's first, or one after
-        // a tile too short) starts its own first stages. Where the copies stand is worked out from the step and
+        // land while this one's epilogue stores. A tile nobody copied ahead for (the group's first, started above, or
+        // one after a tile too short) starts its own first stages. Where the copies stand is worked out from the step and
         // the two tiles' coordinates, which stay put for a whole tile: no cursor is carried from step to step.
         int done = 0;   // steps this group has multiplied so far: where its ring stands
         bool copiedAhead = true;
