@@ -171,7 +171,6 @@ public sealed partial class WarpGroupLinear : IDisposable
         bool copiedAhead = true;
         for (int tile = Grid.IdxX; tile < walk.Count; tile += Grid.DimX)
         {
-            if (tile != Grid.IdxX) here = walk.At(tile);
             var next = walk.At(tile + Grid.DimX);
             int nextSteps = next.Index < walk.Count && here.Steps >= stages - 2 ? next.Steps : 0;
             if (!copiedAhead && thread == 0) FirstStages(stages, done, shared, barriers, aTileBytes, stageBytes, aMap, bMap, here);
@@ -191,6 +190,7 @@ public sealed partial class WarpGroupLinear : IDisposable
             if (columns) StoreColumns(yBf16, tokens, outFeatures, row, column);
             else if (epilogue == (int)LinearEpilogue.SwiGlu) StoreRowsSwiGlu(yBf16, tokens, outFeatures, width, row, column);
             else StoreRows(bias, hasBias, epilogue, here.Slice, yF32, yBf16, tokens, outFeatures, width, row, column);
+            here = next;   // the tile the loop goes to next, already worked out
         }
     }
 
