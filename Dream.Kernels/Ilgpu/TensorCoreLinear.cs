@@ -548,7 +548,8 @@ public static class TensorCoreLinear
     /// Every load (the residual, the bias) comes before every store: the compiler cannot tell a residual load from
     /// the stores before it apart, so interleaved, each pair's load waited out a whole memory latency — Nsight's
     /// numbers on an H200 put the residual epilogue at about 17 µs of a 56-step group's 36.
-    /// A split product's raw partial sums go to slice <paramref name="slice"/> of the workspace [split, T, Out].
+    /// A split product's raw partial sums go to slice <paramref name="slice"/> of the workspace [split, T, Out]; the
+    /// SwiGLU epilogue writes bf16 to <paramref name="yBf16"/> instead (<see cref="StoreFloatPair"/> has the others).
     /// </summary>
     internal static void StorePair(ArrayView<float> bias, int hasBias, int epilogue, int slice, ArrayView<float> yF32, ArrayView<ushort> yBf16,
         int tokens, int outFeatures, int row, int feature,
@@ -566,6 +567,19 @@ public static class TensorCoreLinear
             if (row + 8 < tokens) StoreSwiGlu(yBf16, (long)(row + 8) * width + column, d2, e2, d3, e3);
             return;
         }
+        StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, row, feature, d0, d1, d2, d3, e0, e1, e2, e3);
+    }
+
+    /// <summary>
+    /// <see cref="StorePair"/> for the epilogues that write f32 (Store with or without bias, AddInto, split-K
+    /// partials). The wgmma kernel calls it directly: its SwiGLU epilogues have their own packed path, and a kernel
+    /// argument cannot tell the compiler that StorePair's SwiGLU branch is never taken there — each of its sixteen
+    /// inlined copies would carry four IEEE divisions of dead code.
+    /// </summary>
+    internal static void StoreFloatPair(ArrayView<float> bias, int hasBias, int epilogue, int slice, ArrayView<float> yF32,
+        int tokens, int outFeatures, int row, int feature,
+        float d0, float d1, float d2, float d3, float e0, float e1, float e2, float e3)
+    {
         if ((outFeatures & 1) != 0)
         {
             StoreOne(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, row, feature, d0);

@@ -189,7 +189,7 @@ public sealed partial class WarpGroupLinear : IDisposable
             int row = here.A0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), column = here.B0 + 2 * (lane & 3);
             if (columns) StoreColumns(yBf16, tokens, outFeatures, row, column);
             else if (epilogue == (int)LinearEpilogue.SwiGlu) StoreRowsSwiGlu(yBf16, tokens, outFeatures, width, row, column);
-            else StoreRows(bias, hasBias, epilogue, here.Slice, yF32, yBf16, tokens, outFeatures, width, row, column);
+            else StoreRows(bias, hasBias, epilogue, here.Slice, yF32, tokens, outFeatures, width, row, column);
             here = next;   // the tile the loop goes to next, already worked out
         }
     }
@@ -303,51 +303,51 @@ public sealed partial class WarpGroupLinear : IDisposable
     /// <summary>
     /// The epilogue of a token-row tile <paramref name="width"/> wide. Register block p (wgc8p..8p+7) holds
     /// columns 16p + 2t, +1 (then 8 further on) of rows g and g + 8 of the warp's 16-row slice: the (d, e) pair
-    /// TensorCoreLinear.StorePair takes. A split product's partial sums go to workspace slice <paramref name="slice"/>.
+    /// TensorCoreLinear.StoreFloatPair takes. A split product's partial sums go to workspace slice <paramref name="slice"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRows(ArrayView<float> bias, int hasBias, int epilogue, int slice, ArrayView<float> yF32, ArrayView<ushort> yBf16,
+    private static void StoreRows(ArrayView<float> bias, int hasBias, int epilogue, int slice, ArrayView<float> yF32,
         int tokens, int outFeatures, int width, int rowA, int feature)
     {
         var d0 = new Output<float>(); var d1 = new Output<float>(); var d2 = new Output<float>(); var d3 = new Output<float>();
         var e0 = new Output<float>(); var e1 = new Output<float>(); var e2 = new Output<float>(); var e3 = new Output<float>();
         CudaAsm.EmitRef(Read0, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read1, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read2, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read3, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read4, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 64, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 64, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read5, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 80, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 80, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read6, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 96, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 96, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         if (width == 112) return;
         CudaAsm.EmitRef(Read7, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 112, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 112, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         if (width == 128) return;
         CudaAsm.EmitRef(Read8, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 128, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 128, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         if (width == 144) return;
         CudaAsm.EmitRef(Read9, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 144, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 144, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read10, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 160, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 160, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read11, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 176, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 176, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         if (width == 192) return;
         CudaAsm.EmitRef(Read12, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 192, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 192, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read13, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 208, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 208, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         if (width == 224) return;
         CudaAsm.EmitRef(Read14, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 224, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 224, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
         CudaAsm.EmitRef(Read15, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
-        TensorCoreLinear.StorePair(bias, hasBias, epilogue, slice, yF32, yBf16, tokens, outFeatures, rowA, feature + 240, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        TensorCoreLinear.StoreFloatPair(bias, hasBias, epilogue, slice, yF32, tokens, outFeatures, rowA, feature + 240, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
     }
 
     /// <summary>
