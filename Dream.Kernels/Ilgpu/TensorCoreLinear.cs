@@ -243,13 +243,12 @@ public static class TensorCoreLinear
     {
         if (features % 8 != 0) throw new ArgumentException($"F must be a multiple of 8 to interleave gate and up; got {features}", nameof(features));
         var result = new ushort[2L * features * inFeatures];
-        for (int block = 0; block < features / 8; block++)
-            for (int r = 0; r < 8; r++)
-            {
-                int source = block * 8 + r;
-                gate.Slice(source * inFeatures, inFeatures).CopyTo(result.AsSpan((block * 16 + r) * inFeatures, inFeatures));
-                up.Slice(source * inFeatures, inFeatures).CopyTo(result.AsSpan((block * 16 + 8 + r) * inFeatures, inFeatures));
-            }
+        for (int source = 0; source < features; source++)
+        {
+            int gateRow = SwiGluGateRow(source);
+            gate.Slice(source * inFeatures, inFeatures).CopyTo(result.AsSpan(gateRow * inFeatures, inFeatures));
+            up.Slice(source * inFeatures, inFeatures).CopyTo(result.AsSpan((gateRow + 8) * inFeatures, inFeatures));
+        }
         return result;
     }
 
@@ -630,6 +629,9 @@ public static class TensorCoreLinear
     /// <summary>The output column of gate feature <paramref name="feature"/> of the interleaved [2F, In] weight (see <see cref="InterleaveGateUp"/>): (feature − feature mod 16)/2 + feature mod 8.</summary>
     internal static int SwiGluColumn(int feature) => ((feature >> 4) << 3) + (feature & 7);
 
+    /// <summary>The inverse of <see cref="SwiGluColumn"/>: the gate row of output column <paramref name="column"/> in the interleaved weight (its up row is 8 below).</summary>
+    internal static int SwiGluGateRow(int column) => ((column >> 3) << 4) + (column & 7);
+
     /// <summary>Two neighbouring SwiGLU outputs as one 4-byte store: the index is even (2F is a multiple of 16 and the column even) and <see cref="Forward"/> checked the buffer is 4-byte aligned.</summary>
     private static void StoreSwiGlu(ArrayView<ushort> y, long index, float gate0, float up0, float gate1, float up1) =>
         y.Cast<uint>()[index >> 1] = Bf16.Pack(Silu(gate0) * up0, Silu(gate1) * up1);
@@ -655,7 +657,7 @@ public static class TensorCoreLinear
             {
                 int column = o0 / 2 + c, width = outFeatures / 2;
                 if (column >= width) continue;
-                int gateRow = ((column >> 3) << 4) + (column & 7);
+                int gateRow = SwiGluGateRow(column);
                 float gate = Dot(x, weight, t, gateRow, inFeatures, kBegin, kEnd), up = Dot(x, weight, t, gateRow + 8, inFeatures, kBegin, kEnd);
                 yBf16[(long)t * width + column] = Bf16.FromFloat(Silu(gate) * up);
             }
@@ -721,7 +723,7 @@ public static class TensorCoreLinear
         if (epilogue == (int)LinearEpilogue.SwiGlu)
         {
             int width = outFeatures / 2, t = i / width, j = i - t * width;
-            long gateIndex = (long)t * outFeatures + ((j >> 3) << 4) + (j & 7);
+            long gateIndex = (long)t * outFeatures + SwiGluGateRow(j);
             float gate = 0f, up = 0f;
             for (int z = 0; z < split; z++)
             {
