@@ -17,7 +17,7 @@ public static class DreamCommand
           dream infill "text with <|mask|> holes" [--model DIR|REPO_ID] [options]
           dream info --model DIR|REPO_ID
           dream verify --golden DIR [--only forward|generate|tokenizer] [--backend NAME]
-          dream bench --backend NAME (--model DIR | --random-weights --shape dream-7b|planner) [--lens 256,512] [--reps N] [--gen NEWxSTEPS] [--graphs on|off|both] [--anatomy]
+          dream bench --backend NAME (--model DIR | --random-weights --shape dream-7b|planner) [--lens 256,512] [--reps N] [--gen NEWxSTEPS] [--graphs on|off|both] [--distribution normal|uniform] [--anatomy]
           dream train sudoku --size 4|9 [options]
         """;
 

@@ -8,7 +8,10 @@ namespace Dream.Cli.Bench;
 /// <summary>
 /// Writes a Dream checkpoint of random bf16 weights at a named shape (`dream-7b`: the real 15.2 GB geometry), so
 /// that speed can be measured through exactly the loading and upload path a downloaded model takes. Weights are
-/// N(0, 0.02²)-like (uniform with that deviation), norms are 1, as the PyTorch baseline's random weights.
+/// N(0, 0.02²) and norms 1, as the PyTorch baseline's random weights (`torch.randn(...) * 0.02`). The distribution
+/// matters on a power-limited card: a multiply's energy depends on how many bits toggle, so the same product on
+/// differently drawn values can run at a different clock. <see cref="WeightDistribution.Uniform"/> (same deviation)
+/// is what this bench drew until the twelfth session, kept so that old numbers can be reproduced.
 /// </summary>
 public static class RandomCheckpoint
 {
@@ -29,7 +32,7 @@ public static class RandomCheckpoint
         _ => throw new UsageException($"unknown shape '{name}' (known: dream-7b, planner)"),
     };
 
-    public static void Write(string directory, DreamConfig c, ulong seed, TextWriter progress)
+    public static void Write(string directory, DreamConfig c, ulong seed, TextWriter progress, WeightDistribution distribution = WeightDistribution.Normal)
     {
         Directory.CreateDirectory(directory);
         File.WriteAllText(Path.Combine(directory, "config.json"), JsonSerializer.Serialize(new Dictionary<string, object>
@@ -56,30 +59,54 @@ public static class RandomCheckpoint
                 int n = (int)Math.Min(Chunk, count - start);
                 var bits = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(buffer.AsSpan(0, n * 2));
                 if (isNorm) bits.Fill(BFloat16.FromFloat(1f));
-                else Fill(buffer, n, seed + (ulong)index * 0x9E3779B97F4A7C15UL + (ulong)start);
+                else Fill(buffer, n, seed + (ulong)index * 0x9E3779B97F4A7C15UL + (ulong)start, distribution);
                 stream.Write(buffer, 0, n * 2);
             }
             if (index % 24 == 0) progress.WriteLine($"  wrote {index + 1}/{tensors.Count} tensors");
         });
     }
 
-    /// <summary>Uniform values with standard deviation 0.02, as bf16 bits, from a counter-based hash (parallel, reproducible).</summary>
-    private static void Fill(byte[] buffer, int n, ulong seed)
+    /// <summary>
+    /// Values with standard deviation 0.02 as bf16 bits, from a counter-based hash (parallel, reproducible): normal by
+    /// Box–Muller on the hash's two 24-bit halves (a pair of normals per hash), or uniform on [−a, a].
+    /// </summary>
+    private static void Fill(byte[] buffer, int n, ulong seed, WeightDistribution distribution)
     {
-        const float Half = 0.02f * 1.7320508f; // uniform on [−a, a] has deviation a/√3
+        const float Deviation = 0.02f;
+        const float Half = Deviation * 1.7320508f; // uniform on [−a, a] has deviation a/√3
+        const float Unit = 1f / (1 << 24);
         Parallel.For(0, (n + 65535) / 65536, block =>
         {
             var bits = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(buffer.AsSpan(0, n * 2));
             int end = Math.Min(n, (block + 1) * 65536);
-            for (int i = block * 65536; i < end; i++)
+            for (int i = block * 65536; i < end; i += 2)
             {
                 ulong z = seed + (ulong)i * 0x9E3779B97F4A7C15UL;
                 z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
                 z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
                 z ^= z >> 31;
-                float u = (z >> 40) * (1f / (1 << 24));          // [0, 1)
-                bits[i] = BFloat16.FromFloat((2f * u - 1f) * Half);
+                float u1 = ((z >> 40) + 0.5f) * Unit;              // (0, 1): the log stays finite
+                float u2 = ((z >> 16) & 0xFFFFFF) * Unit;          // [0, 1)
+                float a, b;
+                if (distribution == WeightDistribution.Uniform) (a, b) = ((2f * u1 - 1f) * Half, (2f * u2 - 1f) * Half);
+                else
+                {
+                    float r = Deviation * MathF.Sqrt(-2f * MathF.Log(u1));
+                    var (sin, cos) = MathF.SinCos(2f * MathF.PI * u2);
+                    (a, b) = (r * cos, r * sin);
+                }
+                bits[i] = BFloat16.FromFloat(a);
+                if (i + 1 < end) bits[i + 1] = BFloat16.FromFloat(b);
             }
         });
     }
+}
+
+/// <summary>How <see cref="RandomCheckpoint"/> draws its weights (both with deviation 0.02).</summary>
+public enum WeightDistribution
+{
+    /// <summary>N(0, 0.02²), as the PyTorch baseline.</summary>
+    Normal,
+    /// <summary>Uniform on [−0.02·√3, 0.02·√3]: the draw before the twelfth session.</summary>
+    Uniform,
 }

@@ -17,11 +17,13 @@ namespace Dream.Cli.Commands;
 /// one warm-up generation; new tokens per second and ms per step. `--anatomy` (tensor-core model) then times one
 /// step of that loop taken apart (see <see cref="Anatomy"/>). `--graphs on|off|both` (tensor-core model on CUDA,
 /// default on): whether the embedding and layers replay as a recorded CUDA graph (<see cref="Dream.Kernels.Ilgpu.TensorCoreModel.UsesGraphs"/>);
-/// `both` times each length and the loop both ways in the same process, alternating.
+/// `both` times each length and the loop both ways in the same process, alternating. `--distribution normal|uniform`
+/// (with --random-weights, default normal, as the PyTorch baseline draws): how the random weights are drawn
+/// (<see cref="WeightDistribution"/>).
 /// </summary>
 public static class BenchCommand
 {
-    public static readonly string[] ValueOptions = { "backend", "kernels", "model", "shape", "lens", "reps", "workdir", "peak", "seed", "gen", "graphs" };
+    public static readonly string[] ValueOptions = { "backend", "kernels", "model", "shape", "lens", "reps", "workdir", "peak", "seed", "gen", "graphs", "distribution" };
     public static readonly string[] FlagOptions = { "random-weights", "anatomy" };
 
     public static int Run(CommandLine cl, CliContext io)
@@ -35,6 +37,15 @@ public static class BenchCommand
         string? graphs = cl.String("graphs");
         if (graphs is not (null or "on" or "off" or "both")) throw new UsageException($"dream bench: --graphs takes on, off or both, got '{graphs}'");
 
+        var distribution = cl.String("distribution") switch
+        {
+            null or "normal" => WeightDistribution.Normal,
+            "uniform" => WeightDistribution.Uniform,
+            var other => throw new UsageException($"dream bench: --distribution takes normal or uniform, got '{other}'"),
+        };
+        if (cl.String("distribution") is not null && !cl.Flag("random-weights"))
+            throw new UsageException("dream bench: --distribution draws random weights; give it with --random-weights");
+
         string? tempDir = null;
         string dir;
         if (cl.Flag("random-weights"))
@@ -43,8 +54,8 @@ public static class BenchCommand
             var shape = RandomCheckpoint.Shape(cl.String("shape") ?? "dream-7b");
             tempDir = dir = Path.Combine(cl.String("workdir") ?? Path.GetTempPath(), $"dream-random-{Environment.ProcessId}");
             var clock = Stopwatch.StartNew();
-            io.Err.WriteLine($"writing random bf16 weights ({shape.ParameterCount:N0} parameters) to {dir}");
-            RandomCheckpoint.Write(dir, shape, (ulong)(cl.Int("seed", 0) ?? 0), io.Err);
+            io.Err.WriteLine($"writing random bf16 weights ({shape.ParameterCount:N0} parameters, {distribution.ToString().ToLowerInvariant()}) to {dir}");
+            RandomCheckpoint.Write(dir, shape, (ulong)(cl.Int("seed", 0) ?? 0), io.Err, distribution);
             io.Err.WriteLine($"  {clock.Elapsed.TotalSeconds:0.0}s");
         }
         else dir = ModelResolver.Resolve(cl.String("model"));
