@@ -105,7 +105,7 @@ public static class GemmBench
             if (kernelChoices.Length == 0)
                 throw new ArgumentException($"gemm: --kernels names no kernel this device runs (auto, mma{(hopper ? ", " + string.Join(", ", WarpGroupTile.Carried.Select(t => KernelName(TensorCoreKernel.Wgmma(t)))) : "")})");
         }
-        long workspaceLength = lens.SelectMany(len => shapes.SelectMany(s => kernelChoices.Where(p => Runs(p, s)).Select(wg =>
+        long workspaceLength = lens.SelectMany(len => shapes.SelectMany(s => kernelChoices.Select(wg =>
             TensorCoreLinear.WorkspaceLength(kernels, s.FixedTokens ?? Math.Max(len / scale, 1), s.In, s.Out, s.Epilogue, wg)))).Max();
         using var workspace = acc.Allocate1D<float>(Math.Max(workspaceLength, 1));
         acc.Synchronize();
@@ -121,7 +121,7 @@ public static class GemmBench
                 if (s.FixedTokens is not null && len != lens[0]) continue;   // lm_head rows do not depend on T
                 var xs = x.View.SubView(0, (long)tokens * s.In);
                 var ws = w.View.SubView(0, (long)s.In * s.Out);
-                foreach (var kernel in kernelChoices.Where(p => Runs(p, s)))
+                foreach (var kernel in kernelChoices)
                 {
                     // The ways this row is launched: the kernel, or with --walk both the kernel with a group per tile
                     // and then walking.
@@ -259,9 +259,6 @@ public static class GemmBench
     /// <summary>The name --kernels takes: auto, mma, or wgmma{tokens}x{features} (wgmma128x256, ...; a "t" after a token-column tile: wgmma160x192t).</summary>
     private static string KernelName(TensorCoreKernel kernel) =>
         kernel.ForcesMmaSync ? "mma" : kernel.Tile is { } tile ? $"wgmma{tile.Tokens}x{tile.Features}{(tile.TokenColumns ? "t" : "")}" : "auto";
-
-    /// <summary>Token-column tiles run only the SwiGLU product.</summary>
-    private static bool Runs(TensorCoreKernel kernel, Shape s) => kernel.Tile is not { TokenColumns: true } || s.Epilogue == LinearEpilogue.SwiGlu;
 
     private static string Next(string[] args, ref int i) =>
         i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");

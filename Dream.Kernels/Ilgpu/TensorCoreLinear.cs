@@ -75,11 +75,13 @@ public static class TensorCoreLinear
 
         if (splits is not null && workspace.Length < (long)splits * tokens * outFeatures && splits > 1)
             throw new ArgumentException($"{splits}-way split-K needs a workspace of {(long)splits * tokens * outFeatures} floats", nameof(workspace));
-        var (tile, split) = Plan(kernels, tokens, inFeatures, outFeatures, epilogue, kernel, workspace.Length, splitAsked: splits > 1);
+        var (tile, split) = Plan(kernels, tokens, inFeatures, outFeatures, epilogue, kernel, workspace.Length, splits);
         int totalSteps = inFeatures / (tile is null ? TileIn : WarpGroupLinear.TileIn);
         split = Math.Clamp(splits ?? split, 1, totalSteps);
         int stepsPerSplit = (totalSteps + split - 1) / split;
         split = (totalSteps + stepsPerSplit - 1) / stepsPerSplit;
+        if (tile is { TokenColumns: true } && epilogue != LinearEpilogue.SwiGlu && split < 2)
+            throw new ArgumentException($"token-column tiles ({tile}) write {epilogue} outputs only as split-K partial sums; In = {inFeatures} is {totalSteps} step(s) of {WarpGroupLinear.TileIn}, too few to split", nameof(kernel));
 
         bool cuda = kernels.IsCuda;
         long xAddress = cuda ? Ptx.DeviceAddress(x) : 0, wAddress = cuda ? Ptx.DeviceAddress(weight) : 0;
@@ -120,9 +122,10 @@ public static class TensorCoreLinear
     /// kernel (the device has no wgmma, In is not a multiple of 64, or mma.sync was asked for), and the split-K count
     /// — never more slices than <paramref name="workspaceLength"/> floats hold partial sums for.
     /// </summary>
-    /// <param name="splitAsked">The caller asks for split-K: token-column tiles, which have none, are not chosen (and refused when forced).</param>
+    /// <param name="splitsAsked">The split-K count the caller asks for, or null. Token-column tiles run SwiGLU unsplit
+    /// and the f32 epilogues split (at least 2): one that cannot be had is not chosen, and refused when forced.</param>
     private static (WarpGroupTile? Tile, int Split) Plan(IlgpuKernels kernels, int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue,
-        TensorCoreKernel kernel, long workspaceLength, bool splitAsked = false)
+        TensorCoreKernel kernel, long workspaceLength, int? splitsAsked = null)
     {
         int maxSplit = (int)Math.Clamp(workspaceLength / Math.Max(1L, (long)tokens * outFeatures), 1, MaxSplits);
         int multiprocessors = kernels.Accelerator.NumMultiprocessors;
@@ -133,11 +136,19 @@ public static class TensorCoreLinear
         }
         if (kernel.Tile is { } forced)
         {
-            if (forced.TokenColumns && (epilogue != LinearEpilogue.SwiGlu || splitAsked))
-                throw new ArgumentException($"token-column tiles ({forced}) run only the SwiGLU epilogue and no split-K; asked for {epilogue}{(splitAsked ? " with a split" : "")}", nameof(kernel));
-            return (forced, forced.TokenColumns ? 1 : Math.Min(maxSplit, SplitsToFillOneWave(forced.Groups(tokens, outFeatures), multiprocessors, inFeatures)));
+            int fill = SplitsToFillOneWave(forced.Groups(tokens, outFeatures), multiprocessors, inFeatures);
+            if (!forced.TokenColumns) return (forced, Math.Min(maxSplit, fill));
+            if (epilogue == LinearEpilogue.SwiGlu)
+                return splitsAsked > 1
+                    ? throw new ArgumentException($"token-column tiles ({forced}) run the SwiGLU epilogue with no split-K; asked for {splitsAsked} slices", nameof(kernel))
+                    : (forced, 1);
+            if (splitsAsked == 1 || (splitsAsked is null && maxSplit < 2))
+                throw new ArgumentException($"token-column tiles ({forced}) write {epilogue} outputs only as split-K partial sums: " +
+                    (splitsAsked == 1 ? "asked for no split" : $"the workspace ({workspaceLength} floats) holds fewer than two slices of [{tokens}, {outFeatures}]"), nameof(kernel));
+            return (forced, Math.Clamp(fill, 2, Math.Max(2, maxSplit)));
         }
-        return ChooseTile(tokens, inFeatures, outFeatures, epilogue, multiprocessors, maxSplit, tokenColumns: !splitAsked);
+        return ChooseTile(tokens, inFeatures, outFeatures, epilogue, multiprocessors, maxSplit,
+            tokenColumns: splitsAsked is null or 1, splitTokenColumns: splitsAsked is null or > 1);
     }
 
     /// <summary>Most split-K slices.</summary>
@@ -161,13 +172,14 @@ public static class TensorCoreLinear
     /// multiply-add, the narrower ones more groups (a fuller wave where a product is small, no split and no reduce
     /// pass) and deeper rings; which wins depends on the product — on an H200 at Dream 7B's shapes (docs/benchmarks.md)
     /// 128 × 144 for QKV and 128 × 112 for O and down at 512 tokens (one wave of 128 groups each), 128 × 256 for
-    /// gate+up and 128 × 224 for O and down at 2048 (16 × 16 groups: two full waves). The SwiGLU product also
-    /// weighs the token-column tiles (no split), which fit a token count that 64-token rows would pad: gate+up at
-    /// 320 tokens, two columns of 160.
+    /// gate+up and 128 × 224 for O and down at 2048 (16 × 16 groups: two full waves). The token-column tiles fit a
+    /// token count that 64-token rows would pad — 320 tokens are two columns of 160 — and are weighed too: unsplit
+    /// for the SwiGLU product (gate+up at 320 tokens), split into at least two slices for the others (down at 320).
     /// </summary>
-    /// <param name="tokenColumns">Whether the token-column tiles may be chosen (not when the caller asks for split-K).</param>
+    /// <param name="tokenColumns">Whether the token-column tiles may be chosen for the SwiGLU product, which they run unsplit (not when the caller asks for split-K).</param>
+    /// <param name="splitTokenColumns">Whether they may be chosen for an f32 epilogue, which they run split-K (not when the caller asks for no split).</param>
     public static (WarpGroupTile Tile, int Split) ChooseTile(int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue,
-        int multiprocessors, int maxSplit = MaxSplits, bool tokenColumns = true)
+        int multiprocessors, int maxSplit = MaxSplits, bool tokenColumns = true, bool splitTokenColumns = true)
     {
         (WarpGroupTile Tile, int Split) best = default;
         double fastest = double.PositiveInfinity;
@@ -177,11 +189,14 @@ public static class TensorCoreLinear
             double time = PredictMicroseconds(tile, split, tokens, inFeatures, outFeatures, epilogue, multiprocessors);
             if (time < fastest) (fastest, best) = (time, (tile, split));
         }
-        if (epilogue != LinearEpilogue.SwiGlu || !tokenColumns) return best;
+        bool swiGlu = epilogue == LinearEpilogue.SwiGlu;
+        // A split needs two slices of at least 512 of In (SplitsToFillOneWave's floor) and a workspace for them.
+        if (swiGlu ? !tokenColumns : (!splitTokenColumns || maxSplit < 2 || inFeatures < 1024)) return best;
         foreach (var tile in WarpGroupTile.TokenColumnTiles)
         {
-            double time = PredictMicroseconds(tile, 1, tokens, inFeatures, outFeatures, epilogue, multiprocessors);
-            if (time < fastest) (fastest, best) = (time, (tile, 1));
+            int split = swiGlu ? 1 : Math.Clamp(SplitsToFillOneWave(tile.Groups(tokens, outFeatures), multiprocessors, inFeatures), 2, maxSplit);
+            double time = PredictMicroseconds(tile, split, tokens, inFeatures, outFeatures, epilogue, multiprocessors);
+            if (time < fastest) (fastest, best) = (time, (tile, split));
         }
         return best;
     }
@@ -203,7 +218,9 @@ public static class TensorCoreLinear
     /// walk (<see cref="TileWalk"/>, tenth session), which pays part of the 6.8 µs once per group rather than once per
     /// tile; timed walking, every tile at every product at 320, 512 and 2048 tokens (run 66), the model's pick was
     /// still the fastest tile or the same tile as the fastest row everywhere but down at 320 tokens (0.088 ms against
-    /// 0.085 for 128 × 256 in three slices).
+    /// 0.085 for 128 × 256 in three slices). Down at 320 now takes the token-column tile of 128 W rows in two slices,
+    /// as cuBLAS does: 0.081–0.084 ms against 0.100–0.101 for the model's earlier 192 × 112 on an H100 (twelfth
+    /// session, run 93).
     /// </summary>
     public static double PredictMicroseconds(WarpGroupTile tile, int split, int tokens, int inFeatures, int outFeatures, LinearEpilogue epilogue, int multiprocessors)
     {

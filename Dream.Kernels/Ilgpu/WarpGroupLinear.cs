@@ -23,8 +23,8 @@ namespace Dream.Kernels.Ilgpu;
 /// Work decomposition: a group of 128·G threads computes <see cref="WarpGroupTile"/>s of y, 64G tokens × N features
 /// (G = 2 or 3 warp groups, N = 112, 128, 144, 192, 224 or 256, chosen per product by <see cref="TensorCoreLinear"/>); warp group h
 /// owns tokens 64h..64h+63 of it, N/2 f32 accumulators per thread. A token-column tile swaps the operands — 64G rows
-/// of W × N = 160 tokens, for the SwiGLU product only — so that 320 tokens are two whole columns instead of tiles of
-/// 128 or 192 token rows padded to 384 (<see cref="WarpGroupTile.TokenColumns"/>); below, "x tile" and "W tile" read
+/// of W × N = 160 tokens, for the SwiGLU product unsplit or any other split-K — so that 320 tokens are two whole
+/// columns instead of tiles of 128 or 192 token rows padded to 384 (<see cref="WarpGroupTile.TokenColumns"/>); below, "x tile" and "W tile" read
 /// "A tile" (the rows) and "B tile" (the columns). In is walked in steps of 64 (one 128-byte row per
 /// operand row) through a ring of S stages in dynamic shared memory (as many as fit in 227 KB: 4 for the 256-wide
 /// tiles, 192 × 192 and 192 × 224, 5 for 128 × 224, 128 × 192 and the other 192-token tiles, 6 for 128 × 144, 7 for
@@ -127,7 +127,7 @@ public sealed partial class WarpGroupLinear : IDisposable
     /// <param name="wMap">Device address of the TMA descriptor of W: bf16 [Out, In] row-major (SwiGlu: gate/up interleaved by 8 rows), boxes [tile features, 64].</param>
     /// <param name="width">N of the tile: 112, 128, 144, 160, 192, 224 or 256 (<see cref="WarpGroupTile.MultiplyWidths"/>).</param>
     /// <param name="stages">Stages in the shared-memory ring (<see cref="WarpGroupTile.Stages"/>).</param>
-    /// <param name="tokenColumns">1: a token-column tile — its rows are W's (features), its columns x's (tokens), and the epilogue is SwiGLU's.</param>
+    /// <param name="tokenColumns">1: a token-column tile — its rows are W's (features), its columns x's (tokens); the epilogue is SwiGLU's, or split-K partial sums.</param>
     internal static void Kernel(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16,
         long xMap, long wMap, int tokens, int inFeatures, int outFeatures, int stepsPerSplit, int width, int stages, int tokenColumns)
     {
@@ -187,7 +187,8 @@ public sealed partial class WarpGroupLinear : IDisposable
             copiedAhead = nextSteps > 0;
             CudaAsm.Emit("wgmma.wait_group.sync.aligned 0;");
             int row = here.A0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), column = here.B0 + 2 * (lane & 3);
-            if (columns) StoreColumns(yBf16, tokens, outFeatures, row, column);
+            if (columns && epilogue == (int)LinearEpilogue.SwiGlu) StoreColumns(yBf16, tokens, outFeatures, row, column);
+            else if (columns) StoreColumnPartials(yF32, here.Slice, tokens, outFeatures, row, column);
             else if (epilogue == (int)LinearEpilogue.SwiGlu) StoreRowsSwiGlu(yBf16, tokens, outFeatures, width, row, column);
             else StoreRows(bias, hasBias, epilogue, here.Slice, yF32, tokens, outFeatures, width, row, column);
             here = next;   // the tile the loop goes to next, already worked out
@@ -226,6 +227,55 @@ public sealed partial class WarpGroupLinear : IDisposable
         StoreColumnWords(yBf16, tokens, width, column, token + 128, first.Value, second.Value);
         CudaAsm.EmitRef(ReadColumnSwiGlu9, ref first, ref second);
         StoreColumnWords(yBf16, tokens, width, column, token + 144, first.Value, second.Value);
+    }
+
+    /// <summary>
+    /// The f32 epilogue of a token-column tile, which always runs split-K (<see cref="TensorCoreLinear"/> sees to it):
+    /// the raw partial sums of W rows <paramref name="feature"/> and + 8 for tokens 16p + 2t, +1, +8, +9 of register
+    /// block p (Read0..9: (d0, d1) at row g, (d2, d3) at g + 8, e 8 tokens on) go to slice <paramref name="slice"/>
+    /// of the workspace [split, T, Out], transposed back to token-major; the reduce pass adds the slices and applies
+    /// the bias or the residual. Four lanes hold neighbouring tokens of eight neighbouring features, so one store
+    /// instruction writes four whole 32-byte sectors.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreColumnPartials(ArrayView<float> workspace, int slice, int tokens, int outFeatures, int feature, int token)
+    {
+        if (feature >= outFeatures) return;
+        var d0 = new Output<float>(); var d1 = new Output<float>(); var d2 = new Output<float>(); var d3 = new Output<float>();
+        var e0 = new Output<float>(); var e1 = new Output<float>(); var e2 = new Output<float>(); var e3 = new Output<float>();
+        long sliceStart = (long)slice * tokens * outFeatures;
+        bool second = feature + 8 < outFeatures;
+        CudaAsm.EmitRef(Read0, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePartialBlock(workspace, sliceStart, tokens, outFeatures, feature, second, token + 0, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read1, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePartialBlock(workspace, sliceStart, tokens, outFeatures, feature, second, token + 16, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read2, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePartialBlock(workspace, sliceStart, tokens, outFeatures, feature, second, token + 32, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read3, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePartialBlock(workspace, sliceStart, tokens, outFeatures, feature, second, token + 48, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read4, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePartialBlock(workspace, sliceStart, tokens, outFeatures, feature, second, token + 64, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read5, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePartialBlock(workspace, sliceStart, tokens, outFeatures, feature, second, token + 80, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read6, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePartialBlock(workspace, sliceStart, tokens, outFeatures, feature, second, token + 96, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read7, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePartialBlock(workspace, sliceStart, tokens, outFeatures, feature, second, token + 112, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read8, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePartialBlock(workspace, sliceStart, tokens, outFeatures, feature, second, token + 128, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+        CudaAsm.EmitRef(Read9, ref d0, ref d1, ref d2, ref d3, ref e0, ref e1, ref e2, ref e3);
+        StorePartialBlock(workspace, sliceStart, tokens, outFeatures, feature, second, token + 144, d0.Value, d1.Value, d2.Value, d3.Value, e0.Value, e1.Value, e2.Value, e3.Value);
+    }
+
+    /// <summary>One register block of <see cref="StoreColumnPartials"/>: tokens <paramref name="token"/>, +1, +8, +9 of features <paramref name="feature"/> and (when <paramref name="second"/>) + 8.</summary>
+    private static void StorePartialBlock(ArrayView<float> workspace, long sliceStart, int tokens, int outFeatures, int feature, bool second, int token,
+        float d0, float d1, float d2, float d3, float e0, float e1, float e2, float e3)
+    {
+        long at = sliceStart + (long)token * outFeatures + feature;
+        if (token < tokens) { workspace[at] = d0; if (second) workspace[at + 8] = d2; }
+        if (token + 1 < tokens) { workspace[at + outFeatures] = d1; if (second) workspace[at + outFeatures + 8] = d3; }
+        if (token + 8 < tokens) { workspace[at + 8L * outFeatures] = e0; if (second) workspace[at + 8L * outFeatures + 8] = e2; }
+        if (token + 9 < tokens) { workspace[at + 9L * outFeatures] = e1; if (second) workspace[at + 9L * outFeatures + 8] = e3; }
     }
 
     /// <summary>Outputs of tokens <paramref name="token"/>, +1 (<paramref name="pair"/>, lower half first) and +8, +9 (<paramref name="pair8"/>) at <paramref name="column"/> of y [T, F].</summary>

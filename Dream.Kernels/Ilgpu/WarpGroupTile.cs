@@ -11,8 +11,11 @@ namespace Dream.Kernels.Ilgpu;
 /// tiles of 128 × 144 at 512 tokens: one wave, where 192 × 128 made 108 groups of half again the work each). With <see cref="TokenColumns"/> the roles swap — 64 output features per warp group (rows of W) × N
 /// tokens — so a token count that is not a multiple of 64·G still fills its tiles: 320 tokens, the loop's canvas,
 /// are two columns of 160 where tiles of 128 or 192 token rows pad them to 384 (the product does a sixth less
-/// work per wave). Token-column tiles run only the SwiGLU epilogue, whose gate and up rows sit 8 apart — the two
-/// rows a thread's accumulators hold — and no split-K.
+/// work per wave). Token-column tiles run the SwiGLU epilogue, whose gate and up rows sit 8 apart — the two rows a
+/// thread's accumulators hold — with no split-K, or, with 2 warp groups (128 W rows), any f32 epilogue split-K into
+/// two or more slices: the kernel writes partial sums and the reduce pass applies the bias or residual. That is
+/// down at 320 tokens (28 × 2 tiles × 2 slices = 112 groups, none of it padding), where cuBLAS runs the same
+/// 128 × 160 shape split-K (docs/benchmarks.md, twelfth session).
 /// Its shared-memory ring holds as many stages (both operand tiles, 64 wide along In) as fit in a multiprocessor's
 /// 227 KB: narrower tiles get deeper rings, so their copies start further ahead (<see cref="Stages"/> − 2 steps).
 /// </summary>
@@ -30,7 +33,7 @@ public readonly record struct WarpGroupTile(int WarpGroups, int Width, bool Toke
     // step, and a foreach over an IReadOnlyList allocates its enumerator.
     private static readonly WarpGroupTile[] Tiles =
         [.. from g in new[] { MaxWarpGroups, MinWarpGroups } from n in RowTileWidths select new WarpGroupTile(g, n)];
-    private static readonly WarpGroupTile[] ColumnTiles = [new(MaxWarpGroups, 160, TokenColumns: true)];
+    private static readonly WarpGroupTile[] ColumnTiles = [new(MaxWarpGroups, 160, TokenColumns: true), new(MinWarpGroups, 160, TokenColumns: true)];
     private static readonly WarpGroupTile[] Every = [.. Tiles, .. ColumnTiles];
 
     /// <summary>The N of every wgmma shape the kernel carries: the widths of all its tiles (declared after them: static fields initialise in order).</summary>
@@ -42,7 +45,7 @@ public readonly record struct WarpGroupTile(int WarpGroups, int Width, bool Toke
     /// <summary>The token-row tiles the kernel takes, largest first.</summary>
     public static ReadOnlySpan<WarpGroupTile> All => Tiles;
 
-    /// <summary>The token-column tiles (SwiGLU only).</summary>
+    /// <summary>The token-column tiles (SwiGLU unsplit, or f32 epilogues split-K).</summary>
     public static ReadOnlySpan<WarpGroupTile> TokenColumnTiles => ColumnTiles;
 
     /// <summary>Every tile the kernel carries: the token-row tiles, then the token-column tiles (for set-up, benches and tests).</summary>
