@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Dream.Core.Numerics;
+using Dream.Core.Training;
 using Dream.Kernels.Ilgpu;
 using ILGPU;
 using ILGPU.Runtime;
@@ -232,8 +233,8 @@ public static class GemmBench
     }
 
     /// <summary>
-    /// count bf16 values: scale · N(0, 1) (Box–Muller, as torch.randn) or uniform on [−scale, scale]; in parallel
-    /// blocks of 2^20, each from its own seeded generator (lm_head's W alone is 545 M values).
+    /// count bf16 values: scale · N(0, 1) (<see cref="TrainingRandom.NextNormal"/>, as torch.randn) or uniform on
+    /// [−scale, scale]; in parallel blocks of 2^20, each from its own stream (lm_head's W alone is 545 M values).
     /// </summary>
     private static ushort[] RandomBf16(int seed, long count, float scale, bool normal)
     {
@@ -241,17 +242,10 @@ public static class GemmBench
         var values = new ushort[count];
         Parallel.For(0, (count + Block - 1) / Block, block =>
         {
-            var random = new Random(unchecked(seed * 1_000_003 + (int)block));
-            long start = block * Block, end = Math.Min(count, start + Block);
-            for (long i = start; i < end; i += 2)
-            {
-                double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble(); // u1 in (0, 1]: the log stays finite
-                (double a, double b) = normal
-                    ? (Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2), Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Sin(2.0 * Math.PI * u2))
-                    : (2 * u1 - 1, 2 * u2 - 1);
-                values[i] = BFloat16.FromFloat((float)a * scale);
-                if (i + 1 < end) values[i + 1] = BFloat16.FromFloat((float)b * scale);
-            }
+            var random = new TrainingRandom((ulong)seed, block);
+            long end = Math.Min(count, (block + 1) * Block);
+            for (long i = block * Block; i < end; i++)
+                values[i] = BFloat16.FromFloat((float)(normal ? random.NextNormal() : 2 * random.NextDouble() - 1) * scale);
         });
         return values;
     }

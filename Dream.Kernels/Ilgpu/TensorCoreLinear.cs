@@ -136,16 +136,14 @@ public static class TensorCoreLinear
         }
         if (kernel.Tile is { } forced)
         {
-            int fill = SplitsToFillOneWave(forced.Groups(tokens, outFeatures), multiprocessors, inFeatures);
-            if (!forced.TokenColumns) return (forced, Math.Min(maxSplit, fill));
-            if (epilogue == LinearEpilogue.SwiGlu)
-                return splitsAsked > 1
-                    ? throw new ArgumentException($"token-column tiles ({forced}) run the SwiGLU epilogue with no split-K; asked for {splitsAsked} slices", nameof(kernel))
-                    : (forced, 1);
-            if (splitsAsked == 1 || (splitsAsked is null && maxSplit < 2))
+            if (!forced.TokenColumns)
+                return (forced, Math.Min(maxSplit, SplitsToFillOneWave(forced.Groups(tokens, outFeatures), multiprocessors, inFeatures)));
+            if (epilogue == LinearEpilogue.SwiGlu && splitsAsked > 1)
+                throw new ArgumentException($"token-column tiles ({forced}) run the SwiGLU epilogue with no split-K; asked for {splitsAsked} slices", nameof(kernel));
+            if (epilogue != LinearEpilogue.SwiGlu && (splitsAsked == 1 || (splitsAsked is null && maxSplit < 2)))
                 throw new ArgumentException($"token-column tiles ({forced}) write {epilogue} outputs only as split-K partial sums: " +
                     (splitsAsked == 1 ? "asked for no split" : $"the workspace ({workspaceLength} floats) holds fewer than two slices of [{tokens}, {outFeatures}]"), nameof(kernel));
-            return (forced, Math.Clamp(fill, 2, Math.Max(2, maxSplit)));
+            return (forced, TokenColumnSplit(forced, epilogue, tokens, inFeatures, outFeatures, multiprocessors, maxSplit));
         }
         return ChooseTile(tokens, inFeatures, outFeatures, epilogue, multiprocessors, maxSplit,
             tokenColumns: splitsAsked is null or 1, splitTokenColumns: splitsAsked is null or > 1);
@@ -194,12 +192,21 @@ public static class TensorCoreLinear
         if (swiGlu ? !tokenColumns : (!splitTokenColumns || maxSplit < 2 || inFeatures < 1024)) return best;
         foreach (var tile in WarpGroupTile.TokenColumnTiles)
         {
-            int split = swiGlu ? 1 : Math.Clamp(SplitsToFillOneWave(tile.Groups(tokens, outFeatures), multiprocessors, inFeatures), 2, maxSplit);
+            int split = TokenColumnSplit(tile, epilogue, tokens, inFeatures, outFeatures, multiprocessors, maxSplit);
             double time = PredictMicroseconds(tile, split, tokens, inFeatures, outFeatures, epilogue, multiprocessors);
             if (time < fastest) (fastest, best) = (time, (tile, split));
         }
         return best;
     }
+
+    /// <summary>
+    /// The split-K count of a token-column tile: none for the SwiGLU product (its epilogue pairs gate and up in the
+    /// kernel), otherwise the split that fills one wave but at least 2 (its f32 epilogues write only partial sums), at
+    /// most <paramref name="maxSplit"/> where that allows two.
+    /// </summary>
+    private static int TokenColumnSplit(WarpGroupTile tile, LinearEpilogue epilogue, int tokens, int inFeatures, int outFeatures, int multiprocessors, int maxSplit) =>
+        epilogue == LinearEpilogue.SwiGlu ? 1
+            : Math.Clamp(SplitsToFillOneWave(tile.Groups(tokens, outFeatures), multiprocessors, inFeatures), 2, Math.Max(2, maxSplit));
 
     /// <summary>
     /// A model of one <see cref="WarpGroupLinear"/> product's time in µs, fitted to every tile at every Dream 7B product

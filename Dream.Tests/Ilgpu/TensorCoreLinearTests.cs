@@ -215,7 +215,11 @@ public class TensorCoreLinearTests
     {
         long bytes = Dream.Tests.Support.Allocations.Fewest(() =>
         {
-            for (int i = 0; i < 100; i++) TensorCoreLinear.ChooseTile(320, 3584, 37888, LinearEpilogue.SwiGlu, 132);
+            for (int i = 0; i < 100; i++)
+            {
+                TensorCoreLinear.ChooseTile(320, 3584, 37888, LinearEpilogue.SwiGlu, 132);
+                TensorCoreLinear.ChooseTile(320, 18944, 3584, LinearEpilogue.AddInto, 132);   // the split token-column path
+            }
         });
         Assert.Equal(0, bytes);
     }
