@@ -37,13 +37,14 @@ public static class BenchCommand
         string? graphs = cl.String("graphs");
         if (graphs is not (null or "on" or "off" or "both")) throw new UsageException($"dream bench: --graphs takes on, off or both, got '{graphs}'");
 
-        var distribution = cl.String("distribution") switch
+        string? distributionName = cl.String("distribution");
+        var distribution = distributionName switch
         {
             null or "normal" => WeightDistribution.Normal,
             "uniform" => WeightDistribution.Uniform,
             var other => throw new UsageException($"dream bench: --distribution takes normal or uniform, got '{other}'"),
         };
-        if (cl.String("distribution") is not null && !cl.Flag("random-weights"))
+        if (distributionName is not null && !cl.Flag("random-weights"))
             throw new UsageException("dream bench: --distribution draws random weights; give it with --random-weights");
 
         string? tempDir = null;

@@ -152,6 +152,9 @@ public static class TensorCoreLinear
     /// <summary>Most split-K slices.</summary>
     private const int MaxSplits = 4;
 
+    /// <summary>Fewest inputs per split-K slice.</summary>
+    private const int MinSliceIn = 512;
+
     /// <summary>
     /// Split-K count for a grid of <paramref name="groups"/> groups when <paramref name="slots"/> fit on the device at
     /// once: a grid well under the slots leaves tensor cores idle (e.g. the 3584-wide O and down projections at 512
@@ -161,7 +164,7 @@ public static class TensorCoreLinear
     /// than none). Each slice writes raw partial sums; <see cref="KernelReduce"/> adds them in order.
     /// </summary>
     private static int SplitsToFillOneWave(long groups, long slots, int inFeatures) =>
-        Math.Max(1, (int)Math.Min(Math.Min(MaxSplits, slots / groups), inFeatures / 512));
+        Math.Max(1, (int)Math.Min(Math.Min(MaxSplits, slots / groups), inFeatures / MinSliceIn));
 
     /// <summary>
     /// The <see cref="WarpGroupLinear"/> tile and split-K count for a product on <paramref name="multiprocessors"/>
@@ -188,8 +191,8 @@ public static class TensorCoreLinear
             if (time < fastest) (fastest, best) = (time, (tile, split));
         }
         bool swiGlu = epilogue == LinearEpilogue.SwiGlu;
-        // A split needs two slices of at least 512 of In (SplitsToFillOneWave's floor) and a workspace for them.
-        if (swiGlu ? !tokenColumns : (!splitTokenColumns || maxSplit < 2 || inFeatures < 1024)) return best;
+        // A split needs two slices of at least MinSliceIn inputs and a workspace for them.
+        if (swiGlu ? !tokenColumns : (!splitTokenColumns || maxSplit < 2 || inFeatures < 2 * MinSliceIn)) return best;
         foreach (var tile in WarpGroupTile.TokenColumnTiles)
         {
             int split = TokenColumnSplit(tile, epilogue, tokens, inFeatures, outFeatures, multiprocessors, maxSplit);
