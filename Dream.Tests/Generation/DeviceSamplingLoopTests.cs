@@ -147,23 +147,8 @@ public class DeviceSamplingLoopTests
         foreach (double algTemp in new[] { 0.0, 0.5 })
         {
             var options = new GenerationOptions { MaxNewTokens = 40, Algorithm = algorithm, Temperature = 0.5f, TopP = 0.9f, AlgTemp = algTemp, Seed = 1 };
-            long Measure(int steps) => Allocations.Fewest(() => generator.Generate(prompt, options with { Steps = steps }));
-            // One long run first, so tiered compilation has promoted every per-step method before anything is measured
-            // (a re-JIT allocates on the calling thread, ~1 KB once). Promotion happens on a background thread when it
-            // happens: until it has, a long call can still allocate a few hundred bytes in the runtime (CI once saw 608
-            // for one configuration, and 0 in the run before, same code). A real per-step allocation shows in every
-            // attempt — 60 steps of even one small object are well over the bound — so the comparison is retried a few
-            // times, a moment apart, and must come out under the bound once.
-            Measure(64);
-            long few = 0, many = 0;
-            for (int attempt = 0; attempt < 4; attempt++)
-            {
-                few = Measure(4);
-                many = Measure(64);
-                if (many - few < 512) break;
-                Thread.Sleep(250);
-            }
-            Assert.True(many - few < 512, $"{algorithm} alg_temp {algTemp}: 60 more steps allocated {many - few} more bytes");
+            long extra = Allocations.ForSixtyMoreSteps(steps => generator.Generate(prompt, options with { Steps = steps }));
+            Assert.True(extra < 512, $"{algorithm} alg_temp {algTemp}: 60 more steps allocated {extra} more bytes");
         }
     }
 }
