@@ -29,10 +29,26 @@ internal static partial class CudaDriver
     /// <paramref name="address"/>, read in boxes of [boxRows, boxColumns] with the 128-byte swizzle wgmma expects;
     /// rows past the end read as zeros. Writes the 128 opaque bytes into <paramref name="map"/>.
     /// </summary>
-    public static unsafe void EncodeBf16Tiled(Span<ulong> map, long address, long rows, long columns, int boxRows, int boxColumns)
+    public static void EncodeBf16Tiled(Span<ulong> map, long address, long rows, long columns, int boxRows, int boxColumns) =>
+        EncodeBf16(map, address, rows, columns, boxRows, boxColumns, Swizzle128B);
+
+    /// <summary>
+    /// Encodes a TMA descriptor for an epilogue's bf16 output [rows, columns], written in boxes of [boxRows, 32]
+    /// staged in the 64-byte swizzle (16-byte chunk c of staged row r at r·64 + 16·(c ⊕ (r/2 mod 4))): a box store
+    /// writes only the elements inside [rows, columns], so the descriptor's rows are the call's, not the buffer's.
+    /// </summary>
+    public static void EncodeBf16Output(Span<ulong> map, long address, long rows, long columns, int boxRows) =>
+        EncodeBf16(map, address, rows, columns, boxRows, OutputBoxColumns, Swizzle64B);
+
+    /// <summary>Columns of an output box: 32 bf16, one 64-byte swizzle row.</summary>
+    public const int OutputBoxColumns = 32;
+
+    private const int Swizzle64B = 2, Swizzle128B = 3;
+
+    private static unsafe void EncodeBf16(Span<ulong> map, long address, long rows, long columns, int boxRows, int boxColumns, int swizzle)
     {
         if (map.Length * 8 != TensorMapBytes) throw new ArgumentException($"a tensor map is {TensorMapBytes} bytes", nameof(map));
-        const int Bfloat16 = 9, InterleaveNone = 0, Swizzle128B = 3, L2Promotion256B = 3, OutOfBoundsZero = 0;
+        const int Bfloat16 = 9, InterleaveNone = 0, L2Promotion256B = 3, OutOfBoundsZero = 0;
         ulong* dims = stackalloc ulong[] { (ulong)columns, (ulong)rows };          // innermost first
         ulong* strides = stackalloc ulong[] { (ulong)columns * 2 };                // bytes between rows
         uint* box = stackalloc uint[] { (uint)boxColumns, (uint)boxRows };
@@ -41,7 +57,7 @@ internal static partial class CudaDriver
         byte* scratch = stackalloc byte[TensorMapBytes + 64];
         byte* aligned = (byte*)(((nint)scratch + 63) & ~(nint)63);
         int status = cuTensorMapEncodeTiled(aligned, Bfloat16, 2, (void*)address, dims, strides, box, elementStrides,
-            InterleaveNone, Swizzle128B, L2Promotion256B, OutOfBoundsZero);
+            InterleaveNone, swizzle, L2Promotion256B, OutOfBoundsZero);
         if (status != 0)
             throw new InvalidOperationException($"cuTensorMapEncodeTiled(bf16 [{rows}, {columns}] at 0x{address:x}, box [{boxRows}, {boxColumns}]) failed with CUDA error {status}");
         new ReadOnlySpan<ulong>(aligned, TensorMapBytes / 8).CopyTo(map);

@@ -23,7 +23,7 @@ internal sealed class TensorMapTable : IDisposable
     private readonly AcceleratorStream _stream;
     private readonly MemoryBuffer1D<ulong, Stride1D.Dense> _maps;        // [Capacity, 16] u64: one CUtensorMap per slot
     private readonly long _base;
-    private readonly Dictionary<(long Address, long Rows, long Columns, int BoxRows), int> _slots = [];
+    private readonly Dictionary<(long Address, long Rows, long Columns, int BoxRows, bool Output), int> _slots = [];
     private readonly ulong[] _scratch = new ulong[SlotWords];
 
     /// <summary>How many times the table has started over (0 until it first fills).</summary>
@@ -39,9 +39,19 @@ internal sealed class TensorMapTable : IDisposable
     }
 
     /// <summary>Device address of the descriptor of the bf16 matrix [rows, columns] at <paramref name="address"/> read in boxes of [boxRows, 64].</summary>
-    public long AddressOf(long address, long rows, long columns, int boxRows)
+    public long AddressOf(long address, long rows, long columns, int boxRows) => Slot(address, rows, columns, boxRows, output: false);
+
+    /// <summary>
+    /// Device address of the descriptor of an epilogue's bf16 output [rows, columns] at <paramref name="address"/>,
+    /// written in boxes of [boxRows, 32] (<see cref="CudaDriver.EncodeBf16Output"/>). Its rows are the product's
+    /// tokens, so a caller whose token count changes from call to call would fill the table: only products whose
+    /// row count stays put for a run (the layers' SwiGLU) store this way.
+    /// </summary>
+    public long OutputAddressOf(long address, long rows, long columns, int boxRows) => Slot(address, rows, columns, boxRows, output: true);
+
+    private long Slot(long address, long rows, long columns, int boxRows, bool output)
     {
-        var key = (address, rows, columns, boxRows);
+        var key = (address, rows, columns, boxRows, output);
         if (!_slots.TryGetValue(key, out int slot))
         {
             if (_slots.Count == Capacity)
@@ -51,7 +61,8 @@ internal sealed class TensorMapTable : IDisposable
                 Generation++;
             }
             slot = _slots.Count;
-            CudaDriver.EncodeBf16Tiled(_scratch, address, rows, columns, boxRows, WarpGroupLinear.TileIn);
+            if (output) CudaDriver.EncodeBf16Output(_scratch, address, rows, columns, boxRows);
+            else CudaDriver.EncodeBf16Tiled(_scratch, address, rows, columns, boxRows, WarpGroupLinear.TileIn);
             _maps.View.SubView((long)slot * SlotWords, SlotWords).CopyFromCPU(_stream, _scratch);
             _slots.Add(key, slot);
         }

@@ -59,7 +59,12 @@ public sealed partial class WarpGroupLinear : IDisposable
     public const int TileIn = 64;
 
     private readonly Kernel _kernel;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int, int, int, int> _launch;
+    private readonly Launcher _launch;
+
+    /// <summary>The kernel's launcher: the stream and grid, then <see cref="Kernel"/>'s parameters.</summary>
+    private delegate void Launcher(AcceleratorStream stream, KernelConfig config, ArrayView<float> bias, int hasBias, int epilogue,
+        ArrayView<float> yF32, ArrayView<ushort> yBf16, long xMap, long wMap, long yMap, int tokens, int inFeatures, int outFeatures,
+        int stepsPerSplit, int width, int stages, int tokenColumns);
     private readonly AcceleratorStream _stream;
     private readonly TensorMapTable _maps;
 
@@ -73,7 +78,7 @@ public sealed partial class WarpGroupLinear : IDisposable
             throw new NotSupportedException($"the warp-group linear kernel needs a CUDA device of compute capability 9.0; got '{accelerator.Name}'");
         _kernel = HopperKernelLoader.Load(cuda, KernelMethod);
         HopperKernelLoader.AllowDynamicSharedMemory(_kernel, WarpGroupTile.Carried.Max(t => t.SharedBytes));
-        _launch = _kernel.CreateLauncherDelegate<Action<AcceleratorStream, KernelConfig, ArrayView<float>, int, int, ArrayView<float>, ArrayView<ushort>, long, long, int, int, int, int, int, int, int>>();
+        _launch = _kernel.CreateLauncherDelegate<Launcher>();
         _stream = stream;
         _maps = new TensorMapTable(accelerator, stream);
     }
@@ -111,7 +116,13 @@ public sealed partial class WarpGroupLinear : IDisposable
             SharedMemoryConfig.RequestDynamic<byte>(tile.SharedBytes));
         long xMap = _maps.AddressOf(xAddress, xRows, inFeatures, tile.Tokens);
         long wMap = _maps.AddressOf(wAddress, wRows, inFeatures, tile.Features);
-        _launch(_stream, config, bias, hasBias, epilogue, yF32, yBf16, xMap, wMap, tokens, inFeatures, outFeatures, stepsPerSplit, tile.Width, tile.Stages, tile.TokenColumns ? 1 : 0);
+        // A token-row tile's SwiGLU outputs leave through shared memory and TMA box stores (StageRowsSwiGlu) when its
+        // outputs are whole 32-column boxes and y is 16-byte aligned; the descriptor covers exactly [T, F].
+        long yMap = 0;
+        if (epilogue == (int)LinearEpilogue.SwiGlu && !tile.TokenColumns && tile.Width % (2 * CudaDriver.OutputBoxColumns) == 0
+            && Ptx.DeviceAddress(yBf16) is long yAddress && yAddress % 16 == 0 && Environment.GetEnvironmentVariable("DREAM_UNSTAGED") != "1")
+            yMap = _maps.OutputAddressOf(yAddress, tokens, outFeatures / 2, WarpGroupTokens);
+        _launch(_stream, config, bias, hasBias, epilogue, yF32, yBf16, xMap, wMap, yMap, tokens, inFeatures, outFeatures, stepsPerSplit, tile.Width, tile.Stages, tile.TokenColumns ? 1 : 0);
     }
 
     public void Dispose()
@@ -125,11 +136,12 @@ public sealed partial class WarpGroupLinear : IDisposable
 
     /// <param name="xMap">Device address of the TMA descriptor of x: bf16 [tokens, In] row-major, boxes [tile tokens, 64].</param>
     /// <param name="wMap">Device address of the TMA descriptor of W: bf16 [Out, In] row-major (SwiGlu: gate/up interleaved by 8 rows), boxes [tile features, 64].</param>
+    /// <param name="yMap">Device address of the TMA descriptor of the SwiGLU output y: bf16 [tokens, Out/2] row-major, boxes [64, 32] in the 64-byte swizzle; 0: the epilogue stores from registers.</param>
     /// <param name="width">N of the tile: 112, 128, 144, 160, 192, 224 or 256 (<see cref="WarpGroupTile.MultiplyWidths"/>).</param>
     /// <param name="stages">Stages in the shared-memory ring (<see cref="WarpGroupTile.Stages"/>).</param>
     /// <param name="tokenColumns">1: a token-column tile — its rows are W's (features), its columns x's (tokens); the epilogue is SwiGLU's, or split-K partial sums.</param>
     internal static void Kernel(ArrayView<float> bias, int hasBias, int epilogue, ArrayView<float> yF32, ArrayView<ushort> yBf16,
-        long xMap, long wMap, int tokens, int inFeatures, int outFeatures, int stepsPerSplit, int width, int stages, int tokenColumns)
+        long xMap, long wMap, long yMap, int tokens, int inFeatures, int outFeatures, int stepsPerSplit, int width, int stages, int tokenColumns)
     {
         var dynamicShared = SharedMemory.GetDynamic<byte>();
         // Keeps the dynamic shared-memory symbol declared (the kernel addresses it only through assembly).
@@ -187,12 +199,34 @@ public sealed partial class WarpGroupLinear : IDisposable
             copiedAhead = nextSteps > 0;
             CudaAsm.Emit("wgmma.wait_group.sync.aligned 0;");
             int row = here.A0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), column = here.B0 + 2 * (lane & 3);
-            if (columns && epilogue == (int)LinearEpilogue.SwiGlu) StoreColumns(yBf16, tokens, outFeatures, row, column);
+            if (yMap != 0)
+            {
+                // The last step's stage is free once every warp group has retired its wgmma (and the previous tile's box
+                // stores have read their stage: long done, but a tile of one step would not have waited at its step 1).
+                if (thread == 0) CudaAsm.Emit("cp.async.bulk.wait_group.read 0;");
+                Group.Barrier();
+                int boxes = width >> 6;   // 32-column output boxes per warp group
+                uint staging = shared + (uint)((done - 1) % stages * stageBytes);
+                StageRowsSwiGlu(staging + (uint)(warpGroup * boxes * OutputBoxBytes), width, (warp & 3) * 16 + (lane >> 2), lane & 3);
+                // The stores through the generic proxy must be visible to the TMA (async proxy) before it reads them.
+                CudaAsm.Emit("fence.proxy.async.shared::cta;");
+                Group.Barrier();
+                if (thread == 0)
+                {
+                    for (int g = 0; g < (Group.DimX >> 7); g++)
+                        for (int b = 0; b < boxes; b++)
+                            CudaAsm.Emit(StoreBox, yMap, (here.B0 >> 1) + 32 * b, here.A0 + WarpGroupTokens * g, staging + (uint)((g * boxes + b) * OutputBoxBytes));
+                    CudaAsm.Emit("cp.async.bulk.commit_group;");
+                }
+            }
+            else if (columns && epilogue == (int)LinearEpilogue.SwiGlu) StoreColumns(yBf16, tokens, outFeatures, row, column);
             else if (columns) StoreColumnPartials(yF32, here.Slice, tokens, outFeatures, row, column);
             else if (epilogue == (int)LinearEpilogue.SwiGlu) StoreRowsSwiGlu(yBf16, tokens, outFeatures, width, row, column);
             else StoreRows(bias, hasBias, epilogue, here.Slice, yF32, tokens, outFeatures, width, row, column);
             here = next;   // the tile the loop goes to next, already worked out
         }
+        // Box stores still in flight read shared memory the group is about to give up.
+        if (thread == 0) CudaAsm.Emit("cp.async.bulk.wait_group 0;");
     }
 
     /// <summary>
@@ -335,6 +369,56 @@ public sealed partial class WarpGroupLinear : IDisposable
         StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 240, low.Value, high.Value);
     }
 
+    /// <summary>Bytes of one staged output box: [64 rows, 32 bf16].</summary>
+    private const int OutputBoxBytes = WarpGroupTokens * CudaDriver.OutputBoxColumns * 2;
+
+    /// <summary>TMA: box at (column %1, row %2) of the tensor whose descriptor is at %0, from shared %3, in the thread's bulk group.</summary>
+    private const string StoreBox = "cp.async.bulk.tensor.2d.global.shared::cta.bulk_group [%0, {%1, %2}], [%3];";
+
+    /// <summary>
+    /// The SwiGLU epilogue of a token-row tile staged for box stores: the same packed outputs as
+    /// <see cref="StoreRowsSwiGlu"/> (register block p: output columns 8p + 2t, +1 of rows g and g + 8 of the warp's
+    /// 16), written into this warp group's boxes at <paramref name="staging"/> — box p/4 holds output columns 32(p/4)..+31,
+    /// its row r at 64·r and its 16-byte chunk c at 16·(c ⊕ (r/2 mod 4)), the 64-byte swizzle the output descriptor
+    /// names; so the eight rows a warp writes at once land in eight different chunks and no two lanes share a bank.
+    /// </summary>
+    /// <param name="localRow">g: the thread's row in its warp group's 64, (warp mod 4)·16 + lane/4.</param>
+    /// <param name="t">lane mod 4.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StageRowsSwiGlu(uint staging, int width, int localRow, int t)
+    {
+        uint row = staging + (uint)(localRow * 64 + 4 * t);
+        int swizzle = (localRow >> 1) & 3;
+        var low = new Output<uint>(); var high = new Output<uint>();
+        CudaAsm.EmitRef(ReadSwiGlu0, ref low, ref high); StageWords(row, swizzle, 0, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu1, ref low, ref high); StageWords(row, swizzle, 1, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu2, ref low, ref high); StageWords(row, swizzle, 2, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu3, ref low, ref high); StageWords(row, swizzle, 3, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu4, ref low, ref high); StageWords(row, swizzle, 4, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu5, ref low, ref high); StageWords(row, swizzle, 5, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu6, ref low, ref high); StageWords(row, swizzle, 6, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu7, ref low, ref high); StageWords(row, swizzle, 7, low.Value, high.Value);
+        if (width == 128) return;
+        CudaAsm.EmitRef(ReadSwiGlu8, ref low, ref high); StageWords(row, swizzle, 8, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu9, ref low, ref high); StageWords(row, swizzle, 9, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu10, ref low, ref high); StageWords(row, swizzle, 10, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu11, ref low, ref high); StageWords(row, swizzle, 11, low.Value, high.Value);
+        if (width == 192) return;
+        CudaAsm.EmitRef(ReadSwiGlu12, ref low, ref high); StageWords(row, swizzle, 12, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu13, ref low, ref high); StageWords(row, swizzle, 13, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu14, ref low, ref high); StageWords(row, swizzle, 14, low.Value, high.Value);
+        CudaAsm.EmitRef(ReadSwiGlu15, ref low, ref high); StageWords(row, swizzle, 15, low.Value, high.Value);
+    }
+
+    /// <summary>Register block <paramref name="block"/>'s two words: row g at <paramref name="row"/>'s place in box block/4, row g + 8 eight staged rows (512 bytes) further.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StageWords(uint row, int swizzle, int block, uint atRow, uint atRow8)
+    {
+        uint address = row + (uint)((block >> 2) * OutputBoxBytes + (((block & 3) ^ swizzle) << 4));
+        CudaAsm.Emit("st.shared.b32 [%0], %1;", address, atRow);
+        CudaAsm.Emit("st.shared.b32 [%0+512], %1;", address, atRow8);
+    }
+
     /// <summary>
     /// Two bf16 pairs of one register block: <paramref name="atRow"/> at (row, column), <paramref name="atRow8"/> at
     /// (row + 8, column) of y [T, F], one 4-byte store each (F is a multiple of 8 and the column even). Feature
@@ -446,6 +530,8 @@ public sealed partial class WarpGroupLinear : IDisposable
             Group.Barrier();
             if (thread == 0)
             {
+                // Step 1 refills the stage the last tile's SwiGLU outputs were staged in: its box stores must have read it.
+                if (step == 1) CudaAsm.Emit("cp.async.bulk.wait_group.read 0;");
                 int ahead = step + stages - 2;
                 if (ahead < here.Steps)
                     LoadStage(shared + (uint)(refill * stageBytes), aTileBytes, stageBytes, barriers + (uint)(8 * refill), aMap, bMap, here.Column(ahead), here.A0, here.B0);

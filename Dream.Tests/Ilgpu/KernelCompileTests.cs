@@ -149,9 +149,17 @@ public class KernelCompileTests
         Assert.Equal(loops, CountOf(ptx, "wgmma.fence.sync.aligned;"));
         Assert.Equal(loops, CountOf(ptx, "wgmma.wait_group.sync.aligned 1;"));
         // The SwiGLU epilogues read their outputs ready packed: four approximate divisions and two bf16x2 roundings per
-        // register block, 16 blocks for the token-row tiles and 10 for the token-column tile.
-        Assert.Equal(4 * (16 + 10), CountOf(ptx, "div.approx.f32"));
-        Assert.Equal(2 * (16 + 10), CountOf(ptx, "cvt.rn.bf16x2.f32"));
+        // register block, 16 blocks for the token-row tiles stored from registers, 16 for those staged for box stores
+        // and 10 for the token-column tile.
+        Assert.Equal(4 * (16 + 16 + 10), CountOf(ptx, "div.approx.f32"));
+        Assert.Equal(2 * (16 + 16 + 10), CountOf(ptx, "cvt.rn.bf16x2.f32"));
+        // The staged epilogue: two shared stores per register block, one proxy fence, the box stores in one loop, and a
+        // wait for their reads before each loop's step-1 refill, before the next staging and at the end (full completion).
+        Assert.Equal(2 * 16, CountOf(ptx, "st.shared.b32"));
+        Assert.Equal(1, CountOf(ptx, "fence.proxy.async.shared::cta;"));
+        Assert.Equal(1, CountOf(ptx, "cp.async.bulk.tensor.2d.global.shared::cta.bulk_group"));
+        Assert.Equal(loops + 1, CountOf(ptx, "cp.async.bulk.wait_group.read 0;"));
+        Assert.Equal(1, CountOf(ptx, "cp.async.bulk.wait_group 0;"));
         MainLoopStaysInRegisters(ptx, "mbarrier.try_wait", "wgmma.wait_group.sync.aligned 0;", noDivisions: true);
     }
 

@@ -45,11 +45,11 @@ public class TensorCoreLinearTests
         Cases(hasWarpGroup ? Gen.Elements([TensorCoreKernel.MmaSync, TensorCoreKernel.MmaSync, TensorCoreKernel.MmaSync,
             .. WarpGroupTile.Carried.Select(TensorCoreKernel.Wgmma)]) : Gen.Constant(TensorCoreKernel.MmaSync));
 
-    private static Arbitrary<Case> Cases(Gen<TensorCoreKernel> kernels) =>
+    private static Arbitrary<Case> Cases(Gen<TensorCoreKernel> kernels, Gen<LinearEpilogue>? epilogues = null) =>
         (from kernel in kernels
          let tile = kernel.Tile
          from tokens in Around(tile?.Tokens ?? TensorCoreLinear.TileTokens) from steps in Gen.Choose(tile is { TokenColumns: true } ? 2 : 1, tile is null ? 5 : 18)
-         from epilogue in Gen.Elements(LinearEpilogue.Store, LinearEpilogue.AddInto, LinearEpilogue.SwiGlu)
+         from epilogue in epilogues ?? Gen.Elements(LinearEpilogue.Store, LinearEpilogue.AddInto, LinearEpilogue.SwiGlu)
          from outF in epilogue == LinearEpilogue.SwiGlu ? Gen.Choose(1, (tile?.Features ?? TensorCoreLinear.TileFeatures) / 8 + 4).Select(b => 16 * b)
              : Around(tile?.Features ?? TensorCoreLinear.TileFeatures)
          from bias in Gen.Elements(false, true) from splits in Gen.Elements(1, 1, 2, 3) from seed in Seed
@@ -75,6 +75,18 @@ public class TensorCoreLinearTests
             ? Gen.Elements(WarpGroupTile.TokenColumnTiles.ToArray().Select(TensorCoreKernel.Wgmma).ToArray())
             : Gen.Constant(TensorCoreKernel.MmaSync)), MatchesReference);
 
+    /// <summary>
+    /// The same twin check drawn only from the SwiGLU products of the token-row tiles whose outputs are whole 32-column
+    /// boxes (128, 192 and 256 wide): their outputs are staged in shared memory and leave by TMA box stores, which
+    /// write only inside [T, F] (the rows and columns past it, in the tile's last boxes, are clipped) — checked by
+    /// guard values after y. Where the device has no wgmma kernel the cases run mma.sync.
+    /// </summary>
+    [IlgpuProperty(MaxTest = 12)]
+    public Property StagedSwiGluTilesMatchReference() => Prop.ForAll(
+        Cases(IlgpuTestDevice.Kernels.WarpGroupLinear is not null
+            ? Gen.Elements(WarpGroupTile.All.ToArray().Where(t => t.Width % 64 == 0).Select(TensorCoreKernel.Wgmma).ToArray())
+            : Gen.Constant(TensorCoreKernel.MmaSync), Gen.Constant(LinearEpilogue.SwiGlu)), MatchesReference);
+
     private static void MatchesReference(Case c)
     {
         var random = new Random(c.Seed);
@@ -99,13 +111,18 @@ public class TensorCoreLinearTests
             Dream.Reference.SwiGlu.Forward(gate, up, expected, c.Tokens * f);
             ushort[] interleaved = TensorCoreLinear.InterleaveGateUp(wBits.AsSpan(0, f * c.In), wBits.AsSpan(f * c.In), f, c.In);
             using var wBuffer = Upload(acc, interleaved);
-            using var y = acc.Allocate1D<ushort>(expected.Length);
+            // y [T, F] and, after it, guard values no store may touch.
+            const int Guard = 256;
+            const ushort GuardBits = 0x7FC1;   // a NaN the epilogue never writes
+            using var y = Upload(acc, Enumerable.Repeat(GuardBits, expected.Length + Guard).ToArray());
             using var workspace = acc.Allocate1D<float>((long)c.Splits * c.Tokens * c.Out);
-            TensorCoreLinear.Forward(kernels, xBuffer.View, wBuffer.View, null, LinearEpilogue.SwiGlu, default, y.View, c.Tokens, c.In, c.Out,
+            TensorCoreLinear.Forward(kernels, xBuffer.View, wBuffer.View, null, LinearEpilogue.SwiGlu, default, y.View.SubView(0, expected.Length), c.Tokens, c.In, c.Out,
                 workspace.View, c.Splits, c.Kernel);
-            var actualBits = new ushort[expected.Length];
-            y.View.CopyToCPU(acc.DefaultStream, actualBits);
+            var allBits = new ushort[expected.Length + Guard];
+            y.View.CopyToCPU(acc.DefaultStream, allBits);
             acc.Synchronize();
+            Assert.True(allBits.Skip(expected.Length).All(b => b == GuardBits), $"{c}: a store landed past y [{c.Tokens}, {f}]");
+            var actualBits = allBits[..expected.Length];
             Close(c.ToString(), actualBits.Select(BFloat16.ToFloat).ToArray(), expected, i =>
             {
                 int t = i / f, o = i % f;
