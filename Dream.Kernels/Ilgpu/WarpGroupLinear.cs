@@ -116,12 +116,13 @@ public sealed partial class WarpGroupLinear : IDisposable
             SharedMemoryConfig.RequestDynamic<byte>(tile.SharedBytes));
         long xMap = _maps.AddressOf(xAddress, xRows, inFeatures, tile.Tokens);
         long wMap = _maps.AddressOf(wAddress, wRows, inFeatures, tile.Features);
-        // A token-row tile's SwiGLU outputs leave through shared memory and TMA box stores (StageRowsSwiGlu) when its
-        // outputs are whole 32-column boxes and y is 16-byte aligned; the descriptor covers exactly [T, F].
+        // SwiGLU outputs leave through shared memory and TMA box stores (StageRowsSwiGlu, StageColumnsSwiGlu) when they
+        // make whole 32-column boxes (every token-column tile; token-row tiles 128, 192 or 256 wide) and y is 16-byte
+        // aligned; the descriptor covers exactly [T, F].
         long yMap = 0;
-        if (epilogue == (int)LinearEpilogue.SwiGlu && !tile.TokenColumns && tile.Width % (2 * CudaDriver.OutputBoxColumns) == 0
+        if (epilogue == (int)LinearEpilogue.SwiGlu && (tile.TokenColumns || tile.Width % (2 * CudaDriver.OutputBoxColumns) == 0)
             && Ptx.DeviceAddress(yBf16) is long yAddress && yAddress % 16 == 0 && Environment.GetEnvironmentVariable("DREAM_UNSTAGED") != "1")
-            yMap = _maps.OutputAddressOf(yAddress, tokens, outFeatures / 2, WarpGroupTokens);
+            yMap = _maps.OutputAddressOf(yAddress, tokens, outFeatures / 2, tile.TokenColumns ? tile.Width : WarpGroupTokens);
         _launch(_stream, config, bias, hasBias, epilogue, yF32, yBf16, xMap, wMap, yMap, tokens, inFeatures, outFeatures, stepsPerSplit, tile.Width, tile.Stages, tile.TokenColumns ? 1 : 0);
     }
 
@@ -205,9 +206,12 @@ public sealed partial class WarpGroupLinear : IDisposable
                 // stores have read their stage: long done, but a tile of one step would not have waited at its step 1).
                 if (thread == 0) CudaAsm.Emit("cp.async.bulk.wait_group.read 0;");
                 Group.Barrier();
-                int boxes = width >> 6;   // 32-column output boxes per warp group
+                // Per warp group: a token-row tile's width/64 boxes of [64 tokens, 32 outputs], or a token-column tile's
+                // one box of [160 tokens, its 32 outputs].
+                int boxes = columns ? 1 : width >> 6, boxBytes = columns ? width * 64 : OutputBoxBytes;
                 uint staging = shared + (uint)((done - 1) % stages * stageBytes);
-                StageRowsSwiGlu(staging + (uint)(warpGroup * boxes * OutputBoxBytes), width, (warp & 3) * 16 + (lane >> 2), lane & 3);
+                if (columns) StageColumnsSwiGlu(staging + (uint)(warpGroup * boxBytes), warp & 3, lane >> 2, lane & 3);
+                else StageRowsSwiGlu(staging + (uint)(warpGroup * boxBytes * boxes), width, (warp & 3) * 16 + (lane >> 2), lane & 3);
                 // The stores through the generic proxy must be visible to the TMA (async proxy) before it reads them.
                 CudaAsm.Emit("fence.proxy.async.shared::cta;");
                 Group.Barrier();
@@ -215,7 +219,11 @@ public sealed partial class WarpGroupLinear : IDisposable
                 {
                     for (int g = 0; g < (Group.DimX >> 7); g++)
                         for (int b = 0; b < boxes; b++)
-                            CudaAsm.Emit(StoreBox, yMap, (here.B0 >> 1) + 32 * b, here.A0 + WarpGroupTokens * g, staging + (uint)((g * boxes + b) * OutputBoxBytes));
+                        {
+                            uint box = staging + (uint)((g * boxes + b) * boxBytes);
+                            if (columns) CudaAsm.Emit(StoreBox, yMap, (here.A0 >> 1) + 32 * g, here.B0, box);
+                            else CudaAsm.Emit(StoreBox, yMap, (here.B0 >> 1) + 32 * b, here.A0 + WarpGroupTokens * g, box);
+                        }
                     CudaAsm.Emit("cp.async.bulk.commit_group;");
                 }
             }
@@ -408,6 +416,40 @@ public sealed partial class WarpGroupLinear : IDisposable
         CudaAsm.EmitRef(ReadSwiGlu13, ref low, ref high); StageWords(row, swizzle, 13, low.Value, high.Value);
         CudaAsm.EmitRef(ReadSwiGlu14, ref low, ref high); StageWords(row, swizzle, 14, low.Value, high.Value);
         CudaAsm.EmitRef(ReadSwiGlu15, ref low, ref high); StageWords(row, swizzle, 15, low.Value, high.Value);
+    }
+
+    /// <summary>
+    /// The SwiGLU epilogue of a token-column tile staged for a box store: the same outputs as <see cref="StoreColumns"/>
+    /// (register block p: tokens 16p + 2t, +1, +8, +9 of output 8w + g, w the warp in its warp group), written into the
+    /// warp group's box [160 tokens, 32 outputs] at <paramref name="staging"/> — token r at 64·r, the 16-byte chunk of
+    /// output 8w + g at 16·(w ⊕ (r/2 mod 4)), and r/2 mod 4 is t for all four of a thread's tokens.
+    /// </summary>
+    /// <param name="w">The warp in its warp group (warp mod 4).</param>
+    /// <param name="g">lane/4: the thread's gate row in its warp's 16 (its up row is 8 below).</param>
+    /// <param name="t">lane mod 4.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StageColumnsSwiGlu(uint staging, int w, int g, int t)
+    {
+        uint at = staging + (uint)(2 * t * 64 + ((w ^ t) << 4) + 2 * g);
+        var first = new Output<uint>(); var second = new Output<uint>();
+        CudaAsm.EmitRef(ReadColumnSwiGlu0, ref first, ref second); StageTokens(at, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu1, ref first, ref second); StageTokens(at + 1024, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu2, ref first, ref second); StageTokens(at + 2 * 1024, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu3, ref first, ref second); StageTokens(at + 3 * 1024, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu4, ref first, ref second); StageTokens(at + 4 * 1024, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu5, ref first, ref second); StageTokens(at + 5 * 1024, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu6, ref first, ref second); StageTokens(at + 6 * 1024, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu7, ref first, ref second); StageTokens(at + 7 * 1024, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu8, ref first, ref second); StageTokens(at + 8 * 1024, first.Value, second.Value);
+        CudaAsm.EmitRef(ReadColumnSwiGlu9, ref first, ref second); StageTokens(at + 9 * 1024, first.Value, second.Value);
+    }
+
+    /// <summary>One register block's four outputs, one bf16 each: tokens 16p + 2t and + 1 from <paramref name="pair"/> (the first in its lower half) at <paramref name="at"/> and one staged row (64 bytes) on, + 8 and + 9 from <paramref name="pair8"/> eight rows on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StageTokens(uint at, uint pair, uint pair8)
+    {
+        CudaAsm.Emit("{ .reg .b16 lo, hi; mov.b32 {lo, hi}, %1; st.shared.b16 [%0], lo; st.shared.b16 [%0+64], hi; }", at, pair);
+        CudaAsm.Emit("{ .reg .b16 lo, hi; mov.b32 {lo, hi}, %1; st.shared.b16 [%0+512], lo; st.shared.b16 [%0+576], hi; }", at, pair8);
     }
 
     /// <summary>Register block <paramref name="block"/>'s two words: row g at <paramref name="row"/>'s place in box block/4, row g + 8 eight staged rows (512 bytes) further.</summary>

@@ -149,15 +149,17 @@ public class KernelCompileTests
         Assert.Equal(loops, CountOf(ptx, "wgmma.fence.sync.aligned;"));
         Assert.Equal(loops, CountOf(ptx, "wgmma.wait_group.sync.aligned 1;"));
         // The SwiGLU epilogues read their outputs ready packed: four approximate divisions and two bf16x2 roundings per
-        // register block, 16 blocks for the token-row tiles stored from registers, 16 for those staged for box stores
-        // and 10 for the token-column tile.
-        Assert.Equal(4 * (16 + 16 + 10), CountOf(ptx, "div.approx.f32"));
-        Assert.Equal(2 * (16 + 16 + 10), CountOf(ptx, "cvt.rn.bf16x2.f32"));
-        // The staged epilogue: two shared stores per register block, one proxy fence, the box stores in one loop, and a
-        // wait for their reads before each loop's step-1 refill, before the next staging and at the end (full completion).
+        // register block, 16 blocks for the token-row tiles and 10 for the token-column tile, each once stored from
+        // registers and once staged for box stores.
+        Assert.Equal(4 * 2 * (16 + 10), CountOf(ptx, "div.approx.f32"));
+        Assert.Equal(2 * 2 * (16 + 10), CountOf(ptx, "cvt.rn.bf16x2.f32"));
+        // The staged epilogues: two shared words per register block of a token-row tile, four shared bf16 per block of a
+        // token-column tile; one proxy fence; the box stores (one per form) in one loop; and a wait for their reads
+        // before each loop's step-1 refill, before the next staging, and at the end (full completion).
         Assert.Equal(2 * 16, CountOf(ptx, "st.shared.b32"));
+        Assert.Equal(4 * 10, CountOf(ptx, "st.shared.b16"));
         Assert.Equal(1, CountOf(ptx, "fence.proxy.async.shared::cta;"));
-        Assert.Equal(1, CountOf(ptx, "cp.async.bulk.tensor.2d.global.shared::cta.bulk_group"));
+        Assert.Equal(2, CountOf(ptx, "cp.async.bulk.tensor.2d.global.shared::cta.bulk_group"));
         Assert.Equal(loops + 1, CountOf(ptx, "cp.async.bulk.wait_group.read 0;"));
         Assert.Equal(1, CountOf(ptx, "cp.async.bulk.wait_group 0;"));
         MainLoopStaysInRegisters(ptx, "mbarrier.try_wait", "wgmma.wait_group.sync.aligned 0;", noDivisions: true);

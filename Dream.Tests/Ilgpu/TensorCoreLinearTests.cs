@@ -76,15 +76,16 @@ public class TensorCoreLinearTests
             : Gen.Constant(TensorCoreKernel.MmaSync)), MatchesReference);
 
     /// <summary>
-    /// The same twin check drawn only from the SwiGLU products of the token-row tiles whose outputs are whole 32-column
-    /// boxes (128, 192 and 256 wide): their outputs are staged in shared memory and leave by TMA box stores, which
+    /// The same twin check drawn only from the SwiGLU products whose outputs are whole 32-column boxes (the token-row
+    /// tiles 128, 192 and 256 wide, and the token-column tiles): their outputs are staged in shared memory and leave by TMA box stores, which
     /// write only inside [T, F] (the rows and columns past it, in the tile's last boxes, are clipped) — checked by
     /// guard values after y. Where the device has no wgmma kernel the cases run mma.sync.
     /// </summary>
     [IlgpuProperty(MaxTest = 12)]
     public Property StagedSwiGluTilesMatchReference() => Prop.ForAll(
         Cases(IlgpuTestDevice.Kernels.WarpGroupLinear is not null
-            ? Gen.Elements(WarpGroupTile.All.ToArray().Where(t => t.Width % 64 == 0).Select(TensorCoreKernel.Wgmma).ToArray())
+            ? Gen.Elements([.. WarpGroupTile.All.ToArray().Where(t => t.Width % 64 == 0).Select(TensorCoreKernel.Wgmma),
+                .. WarpGroupTile.TokenColumnTiles.ToArray().Select(TensorCoreKernel.Wgmma)])
             : Gen.Constant(TensorCoreKernel.MmaSync), Gen.Constant(LinearEpilogue.SwiGlu)), MatchesReference);
 
     private static void MatchesReference(Case c)
