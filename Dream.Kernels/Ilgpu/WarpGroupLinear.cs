@@ -42,7 +42,14 @@ namespace Dream.Kernels.Ilgpu;
 /// at a few hundred tokens (one wave of groups or less) took 1,900 cycles per step where the wgmma need 1,024
 /// (Nsight Compute on an H200); with 128 × 128 and seven stages they run 1.8× faster (docs/benchmarks.md).
 /// The epilogue reads the accumulators out by name and stores through <see cref="TensorCoreLinear"/>'s epilogue; the
-/// SwiGLU epilogues read them ready computed and packed to bf16 (ReadSwiGlu0..15, ReadColumnSwiGlu0..9).
+/// SwiGLU epilogues read them ready computed and packed to bf16 (ReadSwiGlu0..15, ReadColumnSwiGlu0..9). Those SwiGLU
+/// outputs do not go to global memory from registers: the warps write them into the stage the tile's last step
+/// read (free once every warp group has retired its wgmma; the next tile's first stages are in the others), in the
+/// layout of [64 or 160 tokens, 32 outputs] boxes, and thread 0 hands the boxes to TMA stores
+/// (`cp.async.bulk.tensor` from shared to global), which drain while the next tile's products run; the stage is
+/// refilled one step into the next tile, after its stores have read it (StageRowsSwiGlu, StageColumnsSwiGlu; docs/
+/// benchmarks.md, fourteenth session: gate+up −6% at 512 and 2048 tokens, the loop +2%). The f32 epilogues still
+/// store from registers: their tiles take more bytes than one free stage holds.
 /// Grid: at most one group per multiprocessor, each walking every G-th tile of the product (<see cref="TileWalk"/>:
 /// token blocks fastest, as in the mma.sync kernel, so the groups that share a weight tile run together). Its ring
 /// runs on across tile edges and a tile copies ahead into its successor, so the next tile's first stages land while
@@ -121,7 +128,7 @@ public sealed partial class WarpGroupLinear : IDisposable
         // aligned; the descriptor covers exactly [T, F].
         long yMap = 0;
         if (epilogue == (int)LinearEpilogue.SwiGlu && (tile.TokenColumns || tile.Width % (2 * CudaDriver.OutputBoxColumns) == 0)
-            && Ptx.DeviceAddress(yBf16) is long yAddress && yAddress % 16 == 0 && Environment.GetEnvironmentVariable("DREAM_UNSTAGED") != "1")
+            && Ptx.DeviceAddress(yBf16) is long yAddress && yAddress % 16 == 0)
             yMap = _maps.OutputAddressOf(yAddress, tokens, outFeatures / 2, tile.TokenColumns ? tile.Width : WarpGroupTokens);
         _launch(_stream, config, bias, hasBias, epilogue, yF32, yBf16, xMap, wMap, yMap, tokens, inFeatures, outFeatures, stepsPerSplit, tile.Width, tile.Stages, tile.TokenColumns ? 1 : 0);
     }
