@@ -5,10 +5,12 @@ namespace Dream.Kernels.Ilgpu;
 
 /// <summary>
 /// The TMA descriptors (CUtensorMap) <see cref="WarpGroupLinear"/> reads its operands through, one per (matrix,
-/// box height): encoded by the driver on first use, copied once into a device buffer of 128-byte slots, and found
-/// again by (device address, rows, columns, box rows) — so a model's weights and its run state's buffers each get
-/// a descriptor the first time they are multiplied (rows = the whole buffer, whatever the call's row count), and
-/// every later call, every denoising step included, is a dictionary lookup with no allocation and no copy. The kernel reads a descriptor in global memory by its address. When the table is
+/// box height), and those its SwiGLU epilogue writes y through (<see cref="OutputAddressOf"/>): encoded by the
+/// driver on first use, copied once into a device buffer of 128-byte slots, and found again by (device address,
+/// rows, columns, box rows, operand or output) — so a model's weights and its run state's buffers each get a
+/// descriptor the first time they are multiplied (an operand's rows = the whole buffer, whatever the call's row
+/// count), and every later call, every denoising step included, is a dictionary lookup with no allocation and no
+/// copy. The kernel reads a descriptor in global memory by its address. When the table is
 /// full it waits for the device (a slot may still be in use by a queued kernel) and starts over, and counts a new
 /// <see cref="Generation"/>: a captured graph holds slot addresses, so it is stale once the generation moves on.
 /// </summary>

@@ -67,13 +67,13 @@ public sealed partial class WarpGroupLinear : IDisposable
 
     private readonly Kernel _kernel;
     private readonly Launcher _launch;
+    private readonly AcceleratorStream _stream;
+    private readonly TensorMapTable _maps;
 
-    /// <summary>The kernel's launcher: the stream and grid, then <see cref="Kernel"/>'s parameters.</summary>
+    /// <summary>The kernel's launcher (more parameters than an Action takes): the stream and grid, then <see cref="Kernel"/>'s parameters.</summary>
     private delegate void Launcher(AcceleratorStream stream, KernelConfig config, ArrayView<float> bias, int hasBias, int epilogue,
         ArrayView<float> yF32, ArrayView<ushort> yBf16, long xMap, long wMap, long yMap, int tokens, int inFeatures, int outFeatures,
         int stepsPerSplit, int width, int stages, int tokenColumns);
-    private readonly AcceleratorStream _stream;
-    private readonly TensorMapTable _maps;
 
     /// <summary>Whether <paramref name="accelerator"/> can run this kernel (CUDA, compute capability 9.0).</summary>
     public static bool IsSupported(Accelerator accelerator) => HopperKernelLoader.Supports(accelerator);
