@@ -47,9 +47,9 @@ namespace Dream.Kernels.Ilgpu;
 /// read (free once every warp group has retired its wgmma; the next tile's first stages are in the others), in the
 /// layout of [64 or 160 tokens, 32 outputs] boxes, and thread 0 hands the boxes to TMA stores
 /// (`cp.async.bulk.tensor` from shared to global), which drain while the next tile's products run; the stage is
-/// refilled one step into the next tile, after its stores have read it (StageRowsSwiGlu, StageColumnsSwiGlu; docs/
-/// benchmarks.md, fourteenth session: gate+up −6% at 512 and 2048 tokens, the loop +2%). The f32 epilogues still
-/// store from registers: their tiles take more bytes than one free stage holds.
+/// refilled one step into the next tile, after its stores have read it (StageRowsSwiGlu, StageColumnsSwiGlu;
+/// docs/benchmarks.md, fourteenth session: gate+up −6% at 512 and 2048 tokens, the loop +2%). The f32 epilogues
+/// still store from registers: their tiles take more bytes than one free stage holds.
 /// Grid: at most one group per multiprocessor, each walking every G-th tile of the product (<see cref="TileWalk"/>:
 /// token blocks fastest, as in the mma.sync kernel, so the groups that share a weight tile run together). Its ring
 /// runs on across tile edges and a tile copies ahead into its successor, so the next tile's first stages land while
