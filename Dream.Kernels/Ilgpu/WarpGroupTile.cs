@@ -12,10 +12,10 @@ namespace Dream.Kernels.Ilgpu;
 /// tokens — so a token count that is not a multiple of 64·G still fills its tiles: 320 tokens, the loop's canvas,
 /// are two columns of 160 where tiles of 128 or 192 token rows pad them to 384 (the product does a sixth less
 /// work per wave). Token-column tiles run the SwiGLU epilogue, whose gate and up rows sit 8 apart — the two rows a
-/// thread's accumulators hold — with no split-K, or, with 2 warp groups (128 W rows), any f32 epilogue split-K into
-/// two or more slices: the kernel writes partial sums and the reduce pass applies the bias or residual. That is
-/// down at 320 tokens (28 × 2 tiles × 2 slices = 112 groups, none of it padding), where cuBLAS runs the same
-/// 128 × 160 shape split-K (docs/benchmarks.md, twelfth session).
+/// thread's accumulators hold — with no split-K, or any f32 epilogue split-K into two or more slices: the kernel
+/// writes partial sums and the reduce pass applies the bias or residual. Down at 320 tokens takes the one of 2 warp
+/// groups (128 W rows × 160 tokens, 28 × 2 tiles × 2 slices = 112 groups, none of it padding), the shape cuBLAS runs
+/// there split-K (docs/benchmarks.md, twelfth session).
 /// Its shared-memory ring holds as many stages (both operand tiles, 64 wide along In) as fit in a multiprocessor's
 /// 227 KB: narrower tiles get deeper rings, so their copies start further ahead (<see cref="Stages"/> − 2 steps).
 /// </summary>

@@ -27,7 +27,9 @@ namespace Dream.Tests.Ilgpu;
 [Collection(IlgpuCollection.Name)]
 public class TensorCoreLinearTests
 {
-    public sealed record Case(int Tokens, int In, int Out, LinearEpilogue Epilogue, bool Bias, int Splits, TensorCoreKernel Kernel, int Seed);
+    /// <param name="YOffset">Elements of y's buffer before the output (SwiGLU only: 2 puts y 4- but not 16-byte aligned,
+    /// where TMA cannot store, so the epilogue stores from registers).</param>
+    public sealed record Case(int Tokens, int In, int Out, LinearEpilogue Epilogue, bool Bias, int Splits, TensorCoreKernel Kernel, int Seed, int YOffset = 0);
 
     /// <summary>
     /// Where the device has the wgmma kernel, a third of the cases run the mma.sync kernel (In a multiple of 32,
@@ -54,10 +56,11 @@ public class TensorCoreLinearTests
              : Around(tile?.Features ?? TensorCoreLinear.TileFeatures)
          from bias in Gen.Elements(false, true) from splits in Gen.Elements(1, 1, 2, 3) from seed in Seed
          from groups in Gen.Elements(0, 0, 1, 2, 3)
+         from yOffset in Gen.Elements(0, 0, 2)
          select new Case(tokens, (tile is null ? TensorCoreLinear.TileIn : WarpGroupLinear.TileIn) * steps, outF, epilogue,
              bias && epilogue == LinearEpilogue.Store,
              tile is { TokenColumns: true } ? (epilogue == LinearEpilogue.SwiGlu ? 1 : Math.Clamp(splits, 2, steps)) : Math.Min(splits, steps),
-             tile is null || groups == 0 ? kernel : kernel.WithMaxGroups(groups), seed)).ToArbitrary();
+             tile is null || groups == 0 ? kernel : kernel.WithMaxGroups(groups), seed, epilogue == LinearEpilogue.SwiGlu ? yOffset : 0)).ToArbitrary();
 
     private static double GammaTruncating(int n) => n * 2 * U / (1 - n * 2 * U);
 
@@ -77,9 +80,11 @@ public class TensorCoreLinearTests
 
     /// <summary>
     /// The same twin check drawn only from the SwiGLU products whose outputs are whole 32-column boxes (the token-row
-    /// tiles 128, 192 and 256 wide, and the token-column tiles): their outputs are staged in shared memory and leave by TMA box stores, which
-    /// write only inside [T, F] (the rows and columns past it, in the tile's last boxes, are clipped) — checked by
-    /// guard values after y. Where the device has no wgmma kernel the cases run mma.sync.
+    /// tiles 128, 192 and 256 wide, and the token-column tiles). With y 16-byte aligned their outputs are staged in
+    /// shared memory and leave by TMA box stores, which write only inside [T, F] (the rows and columns past it, in the
+    /// tile's last boxes, are clipped); in a third of the cases y starts 4 bytes past that, where TMA cannot store, and
+    /// the same tiles store from registers. Guard values before and after y check both. Where the device has no wgmma
+    /// kernel the cases run mma.sync.
     /// </summary>
     [IlgpuProperty(MaxTest = 12)]
     public Property StagedSwiGluTilesMatchReference() => Prop.ForAll(
@@ -112,18 +117,20 @@ public class TensorCoreLinearTests
             Dream.Reference.SwiGlu.Forward(gate, up, expected, c.Tokens * f);
             ushort[] interleaved = TensorCoreLinear.InterleaveGateUp(wBits.AsSpan(0, f * c.In), wBits.AsSpan(f * c.In), f, c.In);
             using var wBuffer = Upload(acc, interleaved);
-            // y [T, F] and, after it, guard values no store may touch.
+            // y [T, F] at YOffset, guard values before and after it that no store may touch.
             const int Guard = 256;
             const ushort GuardBits = 0x7FC1;   // a NaN the epilogue never writes
-            using var y = Upload(acc, Enumerable.Repeat(GuardBits, expected.Length + Guard).ToArray());
+            int length = c.YOffset + expected.Length + Guard;
+            using var y = Upload(acc, Enumerable.Repeat(GuardBits, length).ToArray());
             using var workspace = acc.Allocate1D<float>((long)c.Splits * c.Tokens * c.Out);
-            TensorCoreLinear.Forward(kernels, xBuffer.View, wBuffer.View, null, LinearEpilogue.SwiGlu, default, y.View.SubView(0, expected.Length), c.Tokens, c.In, c.Out,
+            TensorCoreLinear.Forward(kernels, xBuffer.View, wBuffer.View, null, LinearEpilogue.SwiGlu, default, y.View.SubView(c.YOffset, expected.Length), c.Tokens, c.In, c.Out,
                 workspace.View, c.Splits, c.Kernel);
-            var allBits = new ushort[expected.Length + Guard];
+            var allBits = new ushort[length];
             y.View.CopyToCPU(acc.DefaultStream, allBits);
             acc.Synchronize();
-            Assert.True(allBits.Skip(expected.Length).All(b => b == GuardBits), $"{c}: a store landed past y [{c.Tokens}, {f}]");
-            var actualBits = allBits[..expected.Length];
+            Assert.True(allBits[..c.YOffset].All(b => b == GuardBits) && allBits[(c.YOffset + expected.Length)..].All(b => b == GuardBits),
+                $"{c}: a store landed outside y [{c.Tokens}, {f}]");
+            var actualBits = allBits[c.YOffset..(c.YOffset + expected.Length)];
             Close(c.ToString(), actualBits.Select(BFloat16.ToFloat).ToArray(), expected, i =>
             {
                 int t = i / f, o = i % f;
