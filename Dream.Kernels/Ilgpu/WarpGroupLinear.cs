@@ -51,7 +51,7 @@ namespace Dream.Kernels.Ilgpu;
 /// benchmarks.md, fourteenth session: gate+up −6% at 512 and 2048 tokens, the loop +2%). The unsplit f32 epilogues of
 /// the token-row tiles (QKV's bias store, O's and down's residual adds) stage theirs in the last two steps' stages,
 /// one [64, 16] box per register block and warp group, in rounds when they do not fit, and leave by TMA box stores
-/// or, for the residual, TMA box reduce-adds into y (StageRowsF32). UNTIMED: this form has not run on a card.
+/// or, for the residual, TMA box reduce-adds into y (StageRowsF32; fifteenth session: O at 2048 tokens −9%, the loop +1%).
 /// Grid: at most one group per multiprocessor, each walking every G-th tile of the product (<see cref="TileWalk"/>:
 /// token blocks fastest, as in the mma.sync kernel, so the groups that share a weight tile run together). Its ring
 /// runs on across tile edges and a tile copies ahead into its successor, so the next tile's first stages land while
@@ -137,8 +137,7 @@ public sealed partial class WarpGroupLinear : IDisposable
         // lm_head's over the masked rows does, passes a larger buffer and keeps the register stores, so no descriptor
         // is encoded on the denoising hot path.
         else if ((epilogue == (int)LinearEpilogue.Store || epilogue == (int)LinearEpilogue.AddInto) && !tile.TokenColumns && outFeatures % 4 == 0
-            && yF32.Length == (long)tokens * outFeatures && Ptx.DeviceAddress(yF32) is long fAddress && fAddress % 16 == 0
-            && Environment.GetEnvironmentVariable("DREAM_UNSTAGED_F32") != "1")   // temporary, for same-call timing: remove before merging
+            && yF32.Length == (long)tokens * outFeatures && Ptx.DeviceAddress(yF32) is long fAddress && fAddress % 16 == 0)
             yMap = _maps.OutputF32AddressOf(fAddress, tokens, outFeatures, WarpGroupTokens);
         _launch(_stream, config, bias, hasBias, epilogue, yF32, yBf16, xMap, wMap, yMap, tokens, inFeatures, outFeatures, stepsPerSplit, tile.Width, tile.Stages, tile.TokenColumns ? 1 : 0);
     }
