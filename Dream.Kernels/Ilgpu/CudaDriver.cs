@@ -40,26 +40,40 @@ internal static partial class CudaDriver
     public static void EncodeBf16Output(Span<ulong> map, long address, long rows, long columns, int boxRows) =>
         EncodeBf16(map, address, rows, columns, boxRows, OutputBoxColumns, Swizzle64B);
 
+    /// <summary>
+    /// Encodes a TMA descriptor for an epilogue's f32 output [rows, columns] (columns a multiple of 4), written — or
+    /// reduced into, for a residual add — in boxes of [boxRows, 16] staged in the 64-byte swizzle; as for
+    /// <see cref="EncodeBf16Output"/>, only elements inside [rows, columns] are touched.
+    /// </summary>
+    public static void EncodeF32Output(Span<ulong> map, long address, long rows, long columns, int boxRows) =>
+        Encode(map, Float32, 4, address, rows, columns, boxRows, OutputF32BoxColumns, Swizzle64B);
+
     /// <summary>Columns of an output box: 32 bf16, one 64-byte swizzle row.</summary>
     public const int OutputBoxColumns = 32;
 
-    private const int Swizzle64B = 2, Swizzle128B = 3;
+    /// <summary>Columns of an f32 output box: 16 floats, one 64-byte swizzle row — one register block's columns.</summary>
+    public const int OutputF32BoxColumns = 16;
 
-    private static unsafe void EncodeBf16(Span<ulong> map, long address, long rows, long columns, int boxRows, int boxColumns, int swizzle)
+    private const int Swizzle64B = 2, Swizzle128B = 3, Bfloat16 = 9, Float32 = 7;
+
+    private static void EncodeBf16(Span<ulong> map, long address, long rows, long columns, int boxRows, int boxColumns, int swizzle) =>
+        Encode(map, Bfloat16, 2, address, rows, columns, boxRows, boxColumns, swizzle);
+
+    private static unsafe void Encode(Span<ulong> map, int dataType, int elementBytes, long address, long rows, long columns, int boxRows, int boxColumns, int swizzle)
     {
         if (map.Length * 8 != TensorMapBytes) throw new ArgumentException($"a tensor map is {TensorMapBytes} bytes", nameof(map));
-        const int Bfloat16 = 9, InterleaveNone = 0, L2Promotion256B = 3, OutOfBoundsZero = 0;
+        const int InterleaveNone = 0, L2Promotion256B = 3, OutOfBoundsZero = 0;
         ulong* dims = stackalloc ulong[] { (ulong)columns, (ulong)rows };          // innermost first
-        ulong* strides = stackalloc ulong[] { (ulong)columns * 2 };                // bytes between rows
+        ulong* strides = stackalloc ulong[] { (ulong)(columns * elementBytes) };   // bytes between rows
         uint* box = stackalloc uint[] { (uint)boxColumns, (uint)boxRows };
         uint* elementStrides = stackalloc uint[] { 1, 1 };
         // CUtensorMap is declared 64-byte aligned: encode into an aligned scratch, then copy out.
         byte* scratch = stackalloc byte[TensorMapBytes + 64];
         byte* aligned = (byte*)(((nint)scratch + 63) & ~(nint)63);
-        int status = cuTensorMapEncodeTiled(aligned, Bfloat16, 2, (void*)address, dims, strides, box, elementStrides,
+        int status = cuTensorMapEncodeTiled(aligned, dataType, 2, (void*)address, dims, strides, box, elementStrides,
             InterleaveNone, swizzle, L2Promotion256B, OutOfBoundsZero);
         if (status != 0)
-            throw new InvalidOperationException($"cuTensorMapEncodeTiled(bf16 [{rows}, {columns}] at 0x{address:x}, box [{boxRows}, {boxColumns}]) failed with CUDA error {status}");
+            throw new InvalidOperationException($"cuTensorMapEncodeTiled({(dataType == Float32 ? "f32" : "bf16")} [{rows}, {columns}] at 0x{address:x}, box [{boxRows}, {boxColumns}]) failed with CUDA error {status}");
         new ReadOnlySpan<ulong>(aligned, TensorMapBytes / 8).CopyTo(map);
     }
 

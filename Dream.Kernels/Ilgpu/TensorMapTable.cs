@@ -25,7 +25,9 @@ internal sealed class TensorMapTable : IDisposable
     private readonly AcceleratorStream _stream;
     private readonly MemoryBuffer1D<ulong, Stride1D.Dense> _maps;        // [Capacity, 16] u64: one CUtensorMap per slot
     private readonly long _base;
-    private readonly Dictionary<(long Address, long Rows, long Columns, int BoxRows, bool Output), int> _slots = [];
+    private readonly Dictionary<(long Address, long Rows, long Columns, int BoxRows, int Kind), int> _slots = [];
+
+    private const int Operand = 0, Bf16Output = 1, F32Output = 2;
     private readonly ulong[] _scratch = new ulong[SlotWords];
 
     /// <summary>How many times the table has started over (0 until it first fills).</summary>
@@ -41,7 +43,7 @@ internal sealed class TensorMapTable : IDisposable
     }
 
     /// <summary>Device address of the descriptor of the bf16 matrix [rows, columns] at <paramref name="address"/> read in boxes of [boxRows, 64].</summary>
-    public long AddressOf(long address, long rows, long columns, int boxRows) => Slot(address, rows, columns, boxRows, output: false);
+    public long AddressOf(long address, long rows, long columns, int boxRows) => Slot(address, rows, columns, boxRows, Operand);
 
     /// <summary>
     /// Device address of the descriptor of an epilogue's bf16 output [rows, columns] at <paramref name="address"/>,
@@ -49,11 +51,18 @@ internal sealed class TensorMapTable : IDisposable
     /// tokens, so a caller whose token count changes from call to call would fill the table: only products whose
     /// row count stays put for a run (the layers' SwiGLU) store this way.
     /// </summary>
-    public long OutputAddressOf(long address, long rows, long columns, int boxRows) => Slot(address, rows, columns, boxRows, output: true);
+    public long OutputAddressOf(long address, long rows, long columns, int boxRows) => Slot(address, rows, columns, boxRows, Bf16Output);
 
-    private long Slot(long address, long rows, long columns, int boxRows, bool output)
+    /// <summary>
+    /// Device address of the descriptor of an epilogue's f32 output [rows, columns] at <paramref name="address"/>,
+    /// written or reduced into in boxes of [boxRows, 16] (<see cref="CudaDriver.EncodeF32Output"/>); rows as for
+    /// <see cref="OutputAddressOf"/>.
+    /// </summary>
+    public long OutputF32AddressOf(long address, long rows, long columns, int boxRows) => Slot(address, rows, columns, boxRows, F32Output);
+
+    private long Slot(long address, long rows, long columns, int boxRows, int kind)
     {
-        var key = (address, rows, columns, boxRows, output);
+        var key = (address, rows, columns, boxRows, kind);
         if (!_slots.TryGetValue(key, out int slot))
         {
             if (_slots.Count == Capacity)
@@ -63,7 +72,8 @@ internal sealed class TensorMapTable : IDisposable
                 Generation++;
             }
             slot = _slots.Count;
-            if (output) CudaDriver.EncodeBf16Output(_scratch, address, rows, columns, boxRows);
+            if (kind == Bf16Output) CudaDriver.EncodeBf16Output(_scratch, address, rows, columns, boxRows);
+            else if (kind == F32Output) CudaDriver.EncodeF32Output(_scratch, address, rows, columns, boxRows);
             else CudaDriver.EncodeBf16Tiled(_scratch, address, rows, columns, boxRows, WarpGroupLinear.TileIn);
             _maps.View.SubView((long)slot * SlotWords, SlotWords).CopyFromCPU(_stream, _scratch);
             _slots.Add(key, slot);

@@ -47,9 +47,11 @@ namespace Dream.Kernels.Ilgpu;
 /// read (free once every warp group has retired its wgmma; the next tile's first stages are in the others), in the
 /// layout of [64 or 160 tokens, 32 outputs] boxes, and thread 0 hands the boxes to TMA stores
 /// (`cp.async.bulk.tensor` from shared to global), which drain while the next tile's products run; the stage is
-/// refilled one step into the next tile, after its stores have read it (StageRowsSwiGlu, StageColumnsSwiGlu;
-/// docs/benchmarks.md, fourteenth session: gate+up −6% at 512 and 2048 tokens, the loop +2%). The f32 epilogues
-/// still store from registers: their tiles take more bytes than one free stage holds.
+/// refilled one step into the next tile, after its stores have read it (StageRowsSwiGlu, StageColumnsSwiGlu; docs/
+/// benchmarks.md, fourteenth session: gate+up −6% at 512 and 2048 tokens, the loop +2%). The unsplit f32 epilogues of
+/// the token-row tiles (QKV's bias store, O's and down's residual adds) stage theirs in the last two steps' stages,
+/// one [64, 16] box per register block and warp group, in rounds when they do not fit, and leave by TMA box stores
+/// or, for the residual, TMA box reduce-adds into y (StageRowsF32; fifteenth session: O at 2048 tokens −9%, the loop +1%).
 /// Grid: at most one group per multiprocessor, each walking every G-th tile of the product (<see cref="TileWalk"/>:
 /// token blocks fastest, as in the mma.sync kernel, so the groups that share a weight tile run together). Its ring
 /// runs on across tile edges and a tile copies ahead into its successor, so the next tile's first stages land while
@@ -130,6 +132,13 @@ public sealed partial class WarpGroupLinear : IDisposable
         if (epilogue == (int)LinearEpilogue.SwiGlu && (tile.TokenColumns || tile.Width % (2 * CudaDriver.OutputBoxColumns) == 0)
             && Ptx.DeviceAddress(yBf16) is long yAddress && yAddress % 16 == 0)
             yMap = _maps.OutputAddressOf(yAddress, tokens, outFeatures / 2, tile.TokenColumns ? tile.Width : WarpGroupTokens);
+        // So do a token-row tile's unsplit f32 outputs (StageRowsF32: the bias added on the way, a residual added by a TMA
+        // reduce) when the output view is exactly [T, Out] — a product whose row count changes from call to call, as
+        // lm_head's over the masked rows does, passes a larger buffer and keeps the register stores, so no descriptor
+        // is encoded on the denoising hot path.
+        else if ((epilogue == (int)LinearEpilogue.Store || epilogue == (int)LinearEpilogue.AddInto) && !tile.TokenColumns && outFeatures % 4 == 0
+            && yF32.Length == (long)tokens * outFeatures && Ptx.DeviceAddress(yF32) is long fAddress && fAddress % 16 == 0)
+            yMap = _maps.OutputF32AddressOf(fAddress, tokens, outFeatures, WarpGroupTokens);
         _launch(_stream, config, bias, hasBias, epilogue, yF32, yBf16, xMap, wMap, yMap, tokens, inFeatures, outFeatures, stepsPerSplit, tile.Width, tile.Stages, tile.TokenColumns ? 1 : 0);
     }
 
@@ -188,6 +197,7 @@ public sealed partial class WarpGroupLinear : IDisposable
         // one after a tile too short) starts its own first stages. Where the copies stand is worked out from the step and
         // the two tiles' coordinates, which stay put for a whole tile: no cursor is carried from step to step.
         int done = 0;   // steps this group has multiplied so far: where its ring stands
+        int firstWait = yMap != 0 && epilogue != (int)LinearEpilogue.SwiGlu ? 0 : 1;   // the first step whose refill may meet staged outputs
         bool copiedAhead = true;
         for (int tile = Grid.IdxX; tile < walk.Count; tile += Grid.DimX)
         {
@@ -196,18 +206,28 @@ public sealed partial class WarpGroupLinear : IDisposable
             if (!copiedAhead && thread == 0) FirstStages(stages, done, shared, barriers, aTileBytes, stageBytes, aMap, bMap, here);
             CudaAsm.Emit(ZeroAccumulators);
             // Each tile width runs its own copy of the main loop (the wgmma shape is part of the instruction).
-            if (width == 256) MainLoop(256, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps);
-            else if (width == 224) MainLoop(224, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps);
-            else if (width == 192) MainLoop(192, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps);
-            else if (width == 160) MainLoop(160, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps);
-            else if (width == 144) MainLoop(144, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps);
-            else if (width == 128) MainLoop(128, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps);
-            else MainLoop(112, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps);
+            if (width == 256) MainLoop(256, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps, firstWait);
+            else if (width == 224) MainLoop(224, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps, firstWait);
+            else if (width == 192) MainLoop(192, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps, firstWait);
+            else if (width == 160) MainLoop(160, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps, firstWait);
+            else if (width == 144) MainLoop(144, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps, firstWait);
+            else if (width == 128) MainLoop(128, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps, firstWait);
+            else MainLoop(112, stages, done, thread, shared, a, barriers, aTileBytes, stageBytes, aMap, bMap, here, next, nextSteps, firstWait);
             done += here.Steps;
             copiedAhead = nextSteps > 0;
             CudaAsm.Emit("wgmma.wait_group.sync.aligned 0;");
             int row = here.A0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), column = here.B0 + 2 * (lane & 3);
-            if (yMap != 0)
+            if (yMap != 0 && epilogue != (int)LinearEpilogue.SwiGlu)
+            {
+                // The last two steps' stages are free once every warp group has retired its wgmma (and the previous
+                // tile's box stores have read theirs: long done, but a tile of one step would not have waited).
+                if (thread == 0) CudaAsm.Emit("cp.async.bulk.wait_group.read 0;");
+                Group.Barrier();
+                StageRowsF32(bias, hasBias, epilogue == (int)LinearEpilogue.AddInto, yMap, thread, Group.DimX >> 7, warpGroup, width,
+                    shared + (uint)((done + stages - 2) % stages * stageBytes), shared + (uint)((done - 1) % stages * stageBytes), stageBytes >> 12,
+                    here.A0, here.B0, outFeatures, (warp & 3) * 16 + (lane >> 2), lane & 3);
+            }
+            else if (yMap != 0)
             {
                 // The last step's stage is free once every warp group has retired its wgmma (and the previous tile's box
                 // stores have read their stage: long done, but a tile of one step would not have waited at its step 1).
@@ -383,6 +403,145 @@ public sealed partial class WarpGroupLinear : IDisposable
         CudaAsm.EmitRef(ReadSwiGlu15, ref low, ref high);
         StoreSwiGluWords(yBf16, tokens, outFeatures / 2, row, feature + 240, low.Value, high.Value);
     }
+
+    /// <summary>TMA: reduce-add the box in shared %3 into the tensor whose descriptor is at %0, at (column %1, row %2), in the thread's bulk group.</summary>
+    private const string ReduceBox = "cp.reduce.async.bulk.tensor.2d.global.shared::cta.add.tile.bulk_group [%0, {%1, %2}], [%3];";
+
+    /// <summary>Bytes of one staged f32 output box: [64 rows, 16 floats].</summary>
+    private const int OutputF32BoxBytes = WarpGroupTokens * CudaDriver.OutputF32BoxColumns * 4;
+
+    /// <summary>
+    /// The f32 epilogue of a token-row tile through shared memory: register block p of each warp group (columns
+    /// 16p..16p + 15 of its 64 rows, the bias added — <see cref="Bias"/>) becomes one [64, 16] box, row r at 64·r, its
+    /// 16-byte chunk c at 16·(c ⊕ (r/2 mod 4)), in the two stages the tile's last two steps read
+    /// (<paramref name="first"/>, <paramref name="second"/>: <paramref name="boxesPerStage"/> boxes each). A tile
+    /// whose boxes do not all fit goes in rounds: stage as many blocks as fit, hand them to TMA stores (or, with
+    /// <paramref name="add"/>, TMA reduce-adds into y: the residual add done in L2, the same single rounding as
+    /// y + product), wait until the stores have read them, go on.
+    /// </summary>
+    /// <param name="localRow">g: the thread's row in its warp group's 64, (warp mod 4)·16 + lane/4.</param>
+    /// <param name="t">lane mod 4.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StageRowsF32(ArrayView<float> bias, int hasBias, bool add, long yMap, int thread, int warpGroups, int warpGroup, int width,
+        uint first, uint second, int boxesPerStage, int a0, int b0, int outFeatures, int localRow, int t)
+    {
+        int blocks = width >> 4, perRound = 2 * boxesPerStage / warpGroups;
+        int swizzle = (localRow >> 1) & 3;
+        // A thread's pair of columns 2t, 2t + 1 in chunk t/2 of its row, its pair 8 columns on in chunk 2 + t/2.
+        uint off0 = (uint)(localRow * 64 + (((t >> 1) ^ swizzle) << 4) + ((t & 1) << 3));
+        uint off1 = (uint)(localRow * 64 + (((2 + (t >> 1)) ^ swizzle) << 4) + ((t & 1) << 3));
+        for (int start = 0; start < blocks; start += perRound)
+        {
+            int end = Math.Min(blocks, start + perRound);
+            // Block p's box in this round: entry (p − start)·G + warp group.
+            if (start <= 0 && 0 < end)
+            {
+                uint box = StagedBox((0 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_0, box + off0, box + off1, Bias(bias, hasBias, b0 + 0 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 0 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 0 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 0 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 1 && 1 < end)
+            {
+                uint box = StagedBox((1 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_1, box + off0, box + off1, Bias(bias, hasBias, b0 + 16 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 16 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 16 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 16 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 2 && 2 < end)
+            {
+                uint box = StagedBox((2 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_2, box + off0, box + off1, Bias(bias, hasBias, b0 + 32 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 32 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 32 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 32 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 3 && 3 < end)
+            {
+                uint box = StagedBox((3 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_3, box + off0, box + off1, Bias(bias, hasBias, b0 + 48 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 48 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 48 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 48 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 4 && 4 < end)
+            {
+                uint box = StagedBox((4 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_4, box + off0, box + off1, Bias(bias, hasBias, b0 + 64 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 64 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 64 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 64 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 5 && 5 < end)
+            {
+                uint box = StagedBox((5 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_5, box + off0, box + off1, Bias(bias, hasBias, b0 + 80 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 80 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 80 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 80 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 6 && 6 < end)
+            {
+                uint box = StagedBox((6 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_6, box + off0, box + off1, Bias(bias, hasBias, b0 + 96 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 96 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 96 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 96 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 7 && 7 < end)
+            {
+                uint box = StagedBox((7 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_7, box + off0, box + off1, Bias(bias, hasBias, b0 + 112 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 112 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 112 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 112 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 8 && 8 < end)
+            {
+                uint box = StagedBox((8 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_8, box + off0, box + off1, Bias(bias, hasBias, b0 + 128 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 128 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 128 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 128 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 9 && 9 < end)
+            {
+                uint box = StagedBox((9 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_9, box + off0, box + off1, Bias(bias, hasBias, b0 + 144 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 144 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 144 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 144 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 10 && 10 < end)
+            {
+                uint box = StagedBox((10 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_10, box + off0, box + off1, Bias(bias, hasBias, b0 + 160 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 160 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 160 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 160 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 11 && 11 < end)
+            {
+                uint box = StagedBox((11 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_11, box + off0, box + off1, Bias(bias, hasBias, b0 + 176 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 176 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 176 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 176 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 12 && 12 < end)
+            {
+                uint box = StagedBox((12 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_12, box + off0, box + off1, Bias(bias, hasBias, b0 + 192 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 192 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 192 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 192 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 13 && 13 < end)
+            {
+                uint box = StagedBox((13 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_13, box + off0, box + off1, Bias(bias, hasBias, b0 + 208 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 208 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 208 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 208 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 14 && 14 < end)
+            {
+                uint box = StagedBox((14 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_14, box + off0, box + off1, Bias(bias, hasBias, b0 + 224 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 224 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 224 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 224 + 2 * t + 9, outFeatures));
+            }
+            if (start <= 15 && 15 < end)
+            {
+                uint box = StagedBox((15 - start) * warpGroups + warpGroup, first, second, boxesPerStage);
+                CudaAsm.Emit(StageF32_15, box + off0, box + off1, Bias(bias, hasBias, b0 + 240 + 2 * t, outFeatures), Bias(bias, hasBias, b0 + 240 + 2 * t + 1, outFeatures), Bias(bias, hasBias, b0 + 240 + 2 * t + 8, outFeatures), Bias(bias, hasBias, b0 + 240 + 2 * t + 9, outFeatures));
+            }
+            CudaAsm.Emit("fence.proxy.async.shared::cta;");
+            Group.Barrier();
+            if (thread == 0)
+            {
+                for (int p = start; p < end; p++)
+                    for (int g = 0; g < warpGroups; g++)
+                    {
+                        uint box = StagedBox((p - start) * warpGroups + g, first, second, boxesPerStage);
+                        if (add) CudaAsm.Emit(ReduceBox, yMap, b0 + 16 * p, a0 + WarpGroupTokens * g, box);
+                        else CudaAsm.Emit(StoreBox, yMap, b0 + 16 * p, a0 + WarpGroupTokens * g, box);
+                    }
+                CudaAsm.Emit("cp.async.bulk.commit_group;");
+                // Another round reuses the stages: the stores must have read them first.
+                if (end < blocks) CudaAsm.Emit("cp.async.bulk.wait_group.read 0;");
+            }
+            if (end < blocks) Group.Barrier();
+        }
+    }
+
+    /// <summary>Shared address of staged box <paramref name="index"/>: the first stage's boxes, then the second's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint StagedBox(int index, uint first, uint second, int boxesPerStage) =>
+        index < boxesPerStage ? first + (uint)(index * OutputF32BoxBytes) : second + (uint)((index - boxesPerStage) * OutputF32BoxBytes);
+
+    /// <summary>The bias of output <paramref name="column"/>, or −0 — which adds nothing, not even to a −0 — without a bias or past Out.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Bias(ArrayView<float> bias, int hasBias, int column, int outFeatures) =>
+        hasBias != 0 && column < outFeatures ? bias[column] : -0f;
 
     /// <summary>Bytes of one staged output box: [64 rows, 32 bf16].</summary>
     private const int OutputBoxBytes = WarpGroupTokens * CudaDriver.OutputBoxColumns * 2;
@@ -562,11 +721,13 @@ public sealed partial class WarpGroupLinear : IDisposable
     /// The main loop of tile <paramref name="here"/>, <paramref name="n"/> features wide (a constant at each call
     /// site, so each copy keeps only its own wgmma shape), the group's ring standing at <paramref name="done"/> steps
     /// multiplied. <paramref name="a"/> is this warp group's A rows in stage 0. Thread 0 copies S − 2 steps ahead:
-    /// this tile's steps, then the first <paramref name="nextSteps"/> of <paramref name="next"/> (0: none).
+    /// this tile's steps, then the first <paramref name="nextSteps"/> of <paramref name="next"/> (0: none). Before the
+    /// refills of steps <paramref name="firstWait"/>..1 it waits for the last tile's staged box stores to have read
+    /// their stages.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MainLoop(int n, int stages, int done, int thread, uint shared, uint a, uint barriers,
-        int aTileBytes, int stageBytes, long aMap, long bMap, TileWalk.Tile here, TileWalk.Tile next, int nextSteps)
+        int aTileBytes, int stageBytes, long aMap, long bMap, TileWalk.Tile here, TileWalk.Tile next, int nextSteps, int firstWait)
     {
         // Ring positions kept as counters (no division per step): the slot read this step and its mbarrier phase
         // parity (it flips each time the ring wraps), and the slot refilled this step.
@@ -579,8 +740,9 @@ public sealed partial class WarpGroupLinear : IDisposable
             Group.Barrier();
             if (thread == 0)
             {
-                // Step 1 refills the stage the last tile's SwiGLU outputs were staged in: its box stores must have read it.
-                if (step == 1) CudaAsm.Emit("cp.async.bulk.wait_group.read 0;");
+                // Steps 0 and 1 refill the stages the last tile's outputs were staged in (f32: both, from step
+                // firstWait = 0; SwiGLU: the second, from step 1): its box stores must have read them.
+                if (step >= firstWait && step < 2) CudaAsm.Emit("cp.async.bulk.wait_group.read 0;");
                 int ahead = step + stages - 2;
                 if (ahead < here.Steps)
                     LoadStage(shared + (uint)(refill * stageBytes), aTileBytes, stageBytes, barriers + (uint)(8 * refill), aMap, bMap, here.Column(ahead), here.A0, here.B0);

@@ -47,19 +47,19 @@ public class TensorCoreLinearTests
         Cases(hasWarpGroup ? Gen.Elements([TensorCoreKernel.MmaSync, TensorCoreKernel.MmaSync, TensorCoreKernel.MmaSync,
             .. WarpGroupTile.Carried.Select(TensorCoreKernel.Wgmma)]) : Gen.Constant(TensorCoreKernel.MmaSync));
 
-    private static Arbitrary<Case> Cases(Gen<TensorCoreKernel> kernels, Gen<LinearEpilogue>? epilogues = null) =>
+    private static Arbitrary<Case> Cases(Gen<TensorCoreKernel> kernels, Gen<LinearEpilogue>? epilogues = null, bool unsplit = false, int outMultiple = 1) =>
         (from kernel in kernels
          let tile = kernel.Tile
          from tokens in Around(tile?.Tokens ?? TensorCoreLinear.TileTokens) from steps in Gen.Choose(tile is { TokenColumns: true } ? 2 : 1, tile is null ? 5 : 18)
          from epilogue in epilogues ?? Gen.Elements(LinearEpilogue.Store, LinearEpilogue.AddInto, LinearEpilogue.SwiGlu)
          from outF in epilogue == LinearEpilogue.SwiGlu ? Gen.Choose(1, (tile?.Features ?? TensorCoreLinear.TileFeatures) / 8 + 4).Select(b => 16 * b)
-             : Around(tile?.Features ?? TensorCoreLinear.TileFeatures)
+             : Around(tile?.Features ?? TensorCoreLinear.TileFeatures).Select(o => (o + outMultiple - 1) / outMultiple * outMultiple)
          from bias in Gen.Elements(false, true) from splits in Gen.Elements(1, 1, 2, 3) from seed in Seed
          from groups in Gen.Elements(0, 0, 1, 2, 3)
          from yOffset in Gen.Elements(0, 0, 2)
          select new Case(tokens, (tile is null ? TensorCoreLinear.TileIn : WarpGroupLinear.TileIn) * steps, outF, epilogue,
              bias && epilogue == LinearEpilogue.Store,
-             tile is { TokenColumns: true } ? (epilogue == LinearEpilogue.SwiGlu ? 1 : Math.Clamp(splits, 2, steps)) : Math.Min(splits, steps),
+             tile is { TokenColumns: true } ? (epilogue == LinearEpilogue.SwiGlu ? 1 : Math.Clamp(splits, 2, steps)) : unsplit ? 1 : Math.Min(splits, steps),
              tile is null || groups == 0 ? kernel : kernel.WithMaxGroups(groups), seed, epilogue == LinearEpilogue.SwiGlu ? yOffset : 0)).ToArbitrary();
 
     private static double GammaTruncating(int n) => n * 2 * U / (1 - n * 2 * U);
@@ -92,6 +92,19 @@ public class TensorCoreLinearTests
             ? Gen.Elements([.. WarpGroupTile.All.ToArray().Where(t => t.Width % 64 == 0).Select(TensorCoreKernel.Wgmma),
                 .. WarpGroupTile.TokenColumnTiles.ToArray().Select(TensorCoreKernel.Wgmma)])
             : Gen.Constant(TensorCoreKernel.MmaSync), Gen.Constant(LinearEpilogue.SwiGlu)), MatchesReference);
+
+    /// <summary>
+    /// The same twin check drawn only from unsplit f32 products (bias store, residual add) of the token-row tiles, Out
+    /// a multiple of 4: their outputs are staged in shared memory in rounds and leave by TMA box stores, or box
+    /// reduce-adds into y for the residual, which touch only [T, Out] — checked by guard values after y. Where the
+    /// device has no wgmma kernel the cases run mma.sync.
+    /// </summary>
+    [IlgpuProperty(MaxTest = 12)]
+    public Property StagedF32TilesMatchReference() => Prop.ForAll(
+        Cases(IlgpuTestDevice.Kernels.WarpGroupLinear is not null
+            ? Gen.Elements(WarpGroupTile.All.ToArray().Select(TensorCoreKernel.Wgmma).ToArray())
+            : Gen.Constant(TensorCoreKernel.MmaSync), Gen.Elements(LinearEpilogue.Store, LinearEpilogue.AddInto), unsplit: true, outMultiple: 4),
+        MatchesReference);
 
     private static void MatchesReference(Case c)
     {
@@ -149,11 +162,15 @@ public class TensorCoreLinearTests
             float[] expected = product.Select((p, i) => c.Epilogue == LinearEpilogue.AddInto ? initial[i] + p : p).ToArray();
             using var wBuffer = Upload(acc, wBits);
             using var biasBuffer = Upload(acc, bias ?? []);
-            using var y = Upload(acc, initial);
+            // y [T, Out] and, after it, guard values no store may touch.
+            const int Guard = 256;
+            using var y = Upload(acc, [.. initial, .. Enumerable.Repeat(float.NaN, Guard)]);
             using var workspace = acc.Allocate1D<float>((long)c.Splits * c.Tokens * c.Out);
             TensorCoreLinear.Forward(kernels, xBuffer.View, wBuffer.View, bias is null ? null : biasBuffer.View, c.Epilogue, y.View.SubView(0, expected.Length), default,
                 c.Tokens, c.In, c.Out, workspace.View, c.Splits, c.Kernel);
-            Close(c.ToString(), Download(acc, y.View, expected.Length), expected, i =>
+            float[] all = Download(acc, y.View, expected.Length + Guard);
+            Assert.True(all.Skip(expected.Length).All(float.IsNaN), $"{c}: a store landed past y [{c.Tokens}, {c.Out}]");
+            Close(c.ToString(), all[..expected.Length], expected, i =>
                 1e-30 + gamma * MagnitudeOfDot(x, w, i / c.Out, i % c.Out, c.In) + 4 * U * Math.Abs(expected[i]));
         }
     }
