@@ -14,7 +14,8 @@ namespace Dream.Tests.Ilgpu;
 /// mma.sync kernel's portable fallback. Shapes cross the 128×128 block edges
 /// and the 32-wide In step, including one token, a single step of In (fewer steps than pipeline stages) and
 /// feature counts that leave partial warps; split-K with 1–3 slices of In (partials added in slice order by the
-/// reduce pass, so the bound below covers it: only the order of the additions changes).
+/// reduce pass, so the bound below covers it: only the order of the additions changes). x and W sit in buffers with
+/// 64 more rows of random values, which the kernels may read but no output may take in, and y between guard values.
 ///
 /// Tolerances: products of two bf16 values are exact in float32, so only the additions round. Tensor cores may
 /// truncate instead of rounding to nearest (at most 1 ulp = 2u per addition), so the sum is within
@@ -97,8 +98,8 @@ public class TensorCoreLinearTests
     /// <summary>
     /// The same twin check drawn only from unsplit f32 products (bias store, residual add) of the token-row tiles, Out
     /// a multiple of 4: their outputs are staged in shared memory in rounds and leave by TMA box stores, or box
-    /// reduce-adds into y for the residual, which touch only [T, Out] — checked by guard values before and after y,
-    /// while x and W carry rows of random values past T and Out that no output may take in. In a third of the cases y
+    /// reduce-adds into y for the residual, which touch only [T, Out] — checked by guard values before and after y
+    /// (x and W carry rows of random values past T and Out, as in every case). In a third of the cases y
     /// is 8- but not 16-byte aligned and the same tiles store from registers. Where the device has no wgmma kernel the
     /// cases run mma.sync.
     /// </summary>
@@ -118,10 +119,14 @@ public class TensorCoreLinearTests
         ushort[] wBits = Bf16Values(random, c.Out * c.In);
         float[] x = Widen(xBits), w = Widen(wBits);
         double gamma = GammaTruncating(c.In);
+        // x and W go up with 64 more rows of random values: rows past T and Out are read (the kernels' descriptors
+        // cover the whole views), but no output may take them in.
+        const int ExtraRows = 64;
+        using var xBuffer = Upload(acc, [.. xBits, .. Bf16Values(random, ExtraRows * c.In)]);
+        ushort[] extraW = Bf16Values(random, ExtraRows * c.In);
 
         if (c.Epilogue == LinearEpilogue.SwiGlu)
         {
-            using var xBuffer = Upload(acc, xBits);
             // The reference multiplies gate and up separately; the kernel reads them interleaved.
             int f = c.Out / 2;
             float[] gateW = w[..(f * c.In)], upW = w[(f * c.In)..];
@@ -132,7 +137,7 @@ public class TensorCoreLinearTests
             Dream.Reference.Linear.Forward(x, upW, null, up, c.Tokens, c.In, f);
             Dream.Reference.SwiGlu.Forward(gate, up, expected, c.Tokens * f);
             ushort[] interleaved = TensorCoreLinear.InterleaveGateUp(wBits.AsSpan(0, f * c.In), wBits.AsSpan(f * c.In), f, c.In);
-            using var wBuffer = Upload(acc, interleaved);
+            using var wBuffer = Upload(acc, [.. interleaved, .. extraW]);
             // y [T, F] at YOffset, guard values before and after it that no store may touch.
             const int Guard = 256;
             const ushort GuardBits = 0x7FC1;   // a NaN the epilogue never writes
@@ -163,11 +168,7 @@ public class TensorCoreLinearTests
             var product = new float[c.Tokens * c.Out];
             Dream.Reference.Linear.Forward(x, w, bias, product, c.Tokens, c.In, c.Out);
             float[] expected = product.Select((p, i) => c.Epilogue == LinearEpilogue.AddInto ? initial[i] + p : p).ToArray();
-            // x and W with 64 more rows of random values: rows past T and Out are read (the kernels' descriptors cover
-            // the whole views), but no output may take them in.
-            const int ExtraRows = 64;
-            using var xLonger = Upload(acc, [.. xBits, .. Bf16Values(random, ExtraRows * c.In)]);
-            using var wBuffer = Upload(acc, [.. wBits, .. Bf16Values(random, ExtraRows * c.In)]);
+            using var wBuffer = Upload(acc, [.. wBits, .. extraW]);
             using var biasBuffer = Upload(acc, bias ?? []);
             // y [T, Out] at YOffset, guard values before and after it that no store or reduce-add may touch: finite,
             // so that adding to one changes it.
@@ -176,7 +177,7 @@ public class TensorCoreLinearTests
             int length = c.YOffset + expected.Length + Guard;
             using var y = Upload(acc, [.. Enumerable.Repeat(GuardValue, c.YOffset), .. initial, .. Enumerable.Repeat(GuardValue, Guard)]);
             using var workspace = acc.Allocate1D<float>((long)c.Splits * c.Tokens * c.Out);
-            TensorCoreLinear.Forward(kernels, xLonger.View, wBuffer.View, bias is null ? null : biasBuffer.View, c.Epilogue, y.View.SubView(c.YOffset, expected.Length), default,
+            TensorCoreLinear.Forward(kernels, xBuffer.View, wBuffer.View, bias is null ? null : biasBuffer.View, c.Epilogue, y.View.SubView(c.YOffset, expected.Length), default,
                 c.Tokens, c.In, c.Out, workspace.View, c.Splits, c.Kernel);
             float[] all = Download(acc, y.View, length);
             Assert.True(all[..c.YOffset].All(v => v == GuardValue) && all[(c.YOffset + expected.Length)..].All(v => v == GuardValue),
