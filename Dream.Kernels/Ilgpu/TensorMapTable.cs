@@ -5,9 +5,9 @@ namespace Dream.Kernels.Ilgpu;
 
 /// <summary>
 /// The TMA descriptors (CUtensorMap) <see cref="WarpGroupLinear"/> reads its operands through, one per (matrix,
-/// box height), and those its SwiGLU epilogue writes y through (<see cref="OutputAddressOf"/>): encoded by the
-/// driver on first use, copied once into a device buffer of 128-byte slots, and found again by (device address,
-/// rows, columns, box rows, operand or output) — so a model's weights and its run state's buffers each get a
+/// box height), and those its staged epilogues write y through (<see cref="OutputAddressOf"/>, bf16 SwiGLU outputs;
+/// <see cref="OutputF32AddressOf"/>, f32 stores and residual adds): encoded by the driver on first use, copied once
+/// into a device buffer of 128-byte slots, and found again by (device address, rows, columns, box rows, kind) — so a model's weights and its run state's buffers each get a
 /// descriptor the first time they are multiplied (an operand's rows = the whole buffer, whatever the call's row
 /// count), and every later call, every denoising step included, is a dictionary lookup with no allocation and no
 /// copy. The kernel reads a descriptor in global memory by its address. When the table is
@@ -49,7 +49,7 @@ internal sealed class TensorMapTable : IDisposable
     /// Device address of the descriptor of an epilogue's bf16 output [rows, columns] at <paramref name="address"/>,
     /// written in boxes of [boxRows, 32] (<see cref="CudaDriver.EncodeBf16Output"/>). Its rows are the product's
     /// tokens, so a caller whose token count changes from call to call would fill the table: only products whose
-    /// row count stays put for a run (the layers' SwiGLU) store this way.
+    /// row count stays put for a run (the layers' products) store this way.
     /// </summary>
     public long OutputAddressOf(long address, long rows, long columns, int boxRows) => Slot(address, rows, columns, boxRows, Bf16Output);
 

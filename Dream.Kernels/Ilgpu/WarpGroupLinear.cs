@@ -153,7 +153,7 @@ public sealed partial class WarpGroupLinear : IDisposable
 
     /// <param name="xMap">Device address of the TMA descriptor of x: bf16 [tokens, In] row-major, boxes [tile tokens, 64].</param>
     /// <param name="wMap">Device address of the TMA descriptor of W: bf16 [Out, In] row-major (SwiGlu: gate/up interleaved by 8 rows), boxes [tile features, 64].</param>
-    /// <param name="yMap">Device address of the TMA descriptor of the SwiGLU output y: bf16 [tokens, Out/2] row-major, boxes [64, 32] in the 64-byte swizzle; 0: the epilogue stores from registers.</param>
+    /// <param name="yMap">Device address of the TMA descriptor of the output the epilogue stages: for SwiGLU y bf16 [tokens, Out/2] row-major, boxes [64 or 160, 32]; for Store and AddInto y f32 [tokens, Out], boxes [64, 16]; both in the 64-byte swizzle. 0: the epilogue stores from registers.</param>
     /// <param name="width">N of the tile: 112, 128, 144, 160, 192, 224 or 256 (<see cref="WarpGroupTile.MultiplyWidths"/>).</param>
     /// <param name="stages">Stages in the shared-memory ring (<see cref="WarpGroupTile.Stages"/>).</param>
     /// <param name="tokenColumns">1: a token-column tile — its rows are W's (features), its columns x's (tokens); the epilogue is SwiGLU's, or split-K partial sums.</param>

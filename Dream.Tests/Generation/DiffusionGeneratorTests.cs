@@ -206,7 +206,7 @@ public class DiffusionGeneratorTests
         {
             var options = new GenerationOptions { MaxNewTokens = 40, Algorithm = algorithm, Temperature = 0.5f, TopP = 0.9f, TopK = 20, Seed = 1 };
             long extra = Allocations.ForSixtyMoreSteps(steps => generator.Generate(prompt, options with { Steps = steps }));
-            Assert.True(extra < 512, $"{algorithm}: 60 more steps allocated {extra} more bytes");
+            Assert.True(extra < Allocations.SixtyStepBound, $"{algorithm}: 60 more steps allocated {extra} more bytes");
         }
     }
 }
