@@ -217,24 +217,25 @@ public sealed partial class WarpGroupLinear : IDisposable
             copiedAhead = nextSteps > 0;
             CudaAsm.Emit("wgmma.wait_group.sync.aligned 0;");
             int row = here.A0 + warpGroup * WarpGroupTokens + (warp & 3) * 16 + (lane >> 2), column = here.B0 + 2 * (lane & 3);
-            if (yMap != 0 && epilogue != (int)LinearEpilogue.SwiGlu)
+            if (yMap != 0)
             {
-                // The last two steps' stages are free once every warp group has retired its wgmma (and the previous
-                // tile's box stores have read theirs: long done, but a tile of one step would not have waited).
+                // The staged epilogues write into the last steps' stages: they are free once every warp group has
+                // retired its wgmma (and the previous tile's box stores have read theirs: long done, but a tile of one
+                // step would not have waited).
                 if (thread == 0) CudaAsm.Emit("cp.async.bulk.wait_group.read 0;");
                 Group.Barrier();
+            }
+            if (yMap != 0 && epilogue != (int)LinearEpilogue.SwiGlu)
+            {
+                // f32 outputs: the last two steps' stages.
                 StageRowsF32(bias, hasBias, epilogue == (int)LinearEpilogue.AddInto, yMap, thread, Group.DimX >> 7, warpGroup, width,
                     shared + (uint)((done + stages - 2) % stages * stageBytes), shared + (uint)((done - 1) % stages * stageBytes), stageBytes >> 12,
                     here.A0, here.B0, outFeatures, (warp & 3) * 16 + (lane >> 2), lane & 3);
             }
             else if (yMap != 0)
             {
-                // The last step's stage is free once every warp group has retired its wgmma (and the previous tile's box
-                // stores have read their stage: long done, but a tile of one step would not have waited at its step 1).
-                if (thread == 0) CudaAsm.Emit("cp.async.bulk.wait_group.read 0;");
-                Group.Barrier();
-                // Per warp group: a token-row tile's width/64 boxes of [64 tokens, 32 outputs], or a token-column tile's
-                // one box of [160 tokens, its 32 outputs].
+                // SwiGLU outputs: the last step's stage. Per warp group: a token-row tile's width/64 boxes of
+                // [64 tokens, 32 outputs], or a token-column tile's one box of [160 tokens, its 32 outputs].
                 int boxes = columns ? 1 : width >> 6, boxBytes = columns ? width * 64 : OutputBoxBytes;
                 uint staging = shared + (uint)((done - 1) % stages * stageBytes);
                 if (columns) StageColumnsSwiGlu(staging + (uint)(warpGroup * boxBytes), warp & 3, lane >> 2, lane & 3);
