@@ -19,7 +19,9 @@ namespace Dream.Cli.Commands;
 /// default on): whether the embedding and layers replay as a recorded CUDA graph (<see cref="Dream.Kernels.Ilgpu.TensorCoreModel.UsesGraphs"/>);
 /// `both` times each length and the loop both ways in the same process, alternating. `--distribution normal|uniform`
 /// (with --random-weights, default normal, as the PyTorch baseline draws): how the random weights are drawn
-/// (<see cref="WeightDistribution"/>).
+/// (<see cref="WeightDistribution"/>). The last column, GPU memory in use (the tensor-core model on CUDA; "—" elsewhere),
+/// is the driver's count for the whole card read after each length has run — that length's peak, since buffers are
+/// allocated once per length and none per step — and again after the loop; the highest reading closes the output.
 /// </summary>
 public static class BenchCommand
 {
@@ -78,8 +80,15 @@ public static class BenchCommand
             bool[] modes = graphs switch { "off" => [false], "both" => [false, true], _ => [canRecord] };
             string kind = onDevice is not null ? "bf16 tensor-core model, logits for every position left on the device" : "logits for every position copied to the host";
             io.Out.WriteLine($"backend {model.BackendName} ({kind}), {c.ParameterCount:N0} parameters, batch 1, median of {reps}");
-            io.Out.WriteLine("| tokens | layers | ms / forward | TFLOP/s | floor ms at " + peak.ToString(CultureInfo.InvariantCulture) + " TFLOP/s | ratio to floor |");
-            io.Out.WriteLine("|---:|---|---:|---:|---:|---:|");
+            io.Out.WriteLine("| tokens | layers | ms / forward | TFLOP/s | floor ms at " + peak.ToString(CultureInfo.InvariantCulture) + " TFLOP/s | ratio to floor | GPU memory in use, MiB |");
+            io.Out.WriteLine("|---:|---|---:|---:|---:|---:|---:|");
+            long highest = 0;   // the highest memory reading, bytes
+            string Memory()
+            {
+                if (onDevice?.DeviceMemoryInUse() is not { } bytes) return "—";
+                highest = Math.Max(highest, bytes);
+                return (bytes >> 20).ToString("N0", CultureInfo.InvariantCulture);
+            }
             var random = new Random(1);
             foreach (int length in lens)
             {
@@ -111,6 +120,7 @@ public static class BenchCommand
                         Once(); // returns when the device has finished
                         times[m][r] = t.Elapsed.TotalMilliseconds;
                     }
+                string memory = Memory();
                 for (int m = 0; m < modes.Length; m++)
                 {
                     Array.Sort(times[m]);
@@ -119,7 +129,7 @@ public static class BenchCommand
                     double floorMs = flops / (peak * 1e12) * 1e3;
                     string layers = modes[m] ? "graph" : "launched";
                     io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"| {length} | {layers} | {ms:0.0} | {flops / (ms * 1e-3) / 1e12:0.0##} | {floorMs:0.0##} | {ms / floorMs:0.00} |"));
+                        $"| {length} | {layers} | {ms:0.0} | {flops / (ms * 1e-3) / 1e12:0.0##} | {floorMs:0.0##} | {ms / floorMs:0.00} | {memory} |"));
                 }
                 io.Out.Flush();
             }
@@ -132,7 +142,10 @@ public static class BenchCommand
                     if (modes.Length > 1) io.Out.Write(mode ? "[graph] " : "[launched] ");
                     Generate(model, gen, io);
                 }
+                string afterLoop = Memory();
+                if (afterLoop != "—") io.Out.WriteLine($"GPU memory in use after the loop: {afterLoop} MiB");
             }
+            if (highest > 0) io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak GPU memory in use (highest reading, whole card): {highest >> 20:N0} MiB"));
             if (cl.Flag("anatomy")) Anatomy(model, reps, io);
             return 0;
         }

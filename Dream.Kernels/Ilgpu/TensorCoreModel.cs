@@ -82,6 +82,18 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     }
     private bool _usesGraphs;
 
+    /// <summary>
+    /// Bytes of device memory in use on the card as its driver counts them (weights, the current run state, the
+    /// recording, the CUDA context — and anything else on the card), or null off CUDA. Buffers are allocated once per
+    /// (batch, length) and none per step, so read after a length has run this is that length's peak.
+    /// </summary>
+    public long? DeviceMemoryInUse()
+    {
+        if (!_kernels.IsCuda) return null;
+        _kernels.Accelerator.Bind();   // the driver answers for the calling thread's current context
+        return CudaDriver.DeviceMemoryInUse();
+    }
+
     /// <summary>Operations in the recorded layers of the current run state (0 when none are recorded).</summary>
     public int RecordedOperations => _recorded?.Operations ?? 0;
 

@@ -113,6 +113,32 @@ public class TensorCoreModelTests
         Assert.Equal(0, launched.RecordedOperations);
     }
 
+    /// <summary>
+    /// What `dream bench` prints as GPU memory in use: on CUDA the driver's count for the card, which holds at least
+    /// the model's weights and grows by at least a run state's activations once a forward has run; elsewhere nothing.
+    /// </summary>
+    [IlgpuFact]
+    public void DeviceMemoryInUseCountsTheModelOnCudaOnly()
+    {
+        using var checkpoint = DreamCheckpoint.Open(TestData.GoldenModel("small-c"));
+        using var model = new TensorCoreModel(checkpoint.Weights, IlgpuTestDevice.Kind, IlgpuTestDevice.Kernels);
+        long? before = model.DeviceMemoryInUse();
+        if (!IlgpuTestDevice.Kernels.IsCuda)
+        {
+            Assert.Null(before);
+            return;
+        }
+        var c = model.Config;
+        long weightBytes = 2L * c.ParameterCount;   // bf16
+        Assert.True(before >= weightBytes, $"{before} bytes in use, fewer than the {weightBytes} bytes of bf16 weights");
+        const int length = 512;
+        var input = new ForwardInput(1, length);
+        model.ForwardOnDevice(input, Enumerable.Range(0, length).ToArray());
+        // The residual stream alone is [length, hidden] f32.
+        long? after = model.DeviceMemoryInUse();
+        Assert.True(after - before >= 4L * length * c.HiddenSize, $"{after - before} bytes more after a {length}-token forward");
+    }
+
     [IlgpuFact]
     public void RejectsShapesItCannotRun()
     {
