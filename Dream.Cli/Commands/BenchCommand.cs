@@ -83,11 +83,11 @@ public static class BenchCommand
             io.Out.WriteLine("| tokens | layers | ms / forward | TFLOP/s | floor ms at " + peak.ToString(CultureInfo.InvariantCulture) + " TFLOP/s | ratio to floor | GPU memory in use, MiB |");
             io.Out.WriteLine("|---:|---|---:|---:|---:|---:|---:|");
             long highest = 0;   // the highest memory reading, bytes
-            string Memory()
+            long? ReadMemory()
             {
-                if (onDevice?.DeviceMemoryInUse() is not { } bytes) return "—";
-                highest = Math.Max(highest, bytes);
-                return (bytes >> 20).ToString("N0", CultureInfo.InvariantCulture);
+                long? bytes = onDevice?.DeviceMemoryInUse();
+                highest = Math.Max(highest, bytes ?? 0);
+                return bytes;
             }
             var random = new Random(1);
             foreach (int length in lens)
@@ -120,7 +120,7 @@ public static class BenchCommand
                         Once(); // returns when the device has finished
                         times[m][r] = t.Elapsed.TotalMilliseconds;
                     }
-                string memory = Memory();
+                string memory = MiB(ReadMemory());
                 for (int m = 0; m < modes.Length; m++)
                 {
                     Array.Sort(times[m]);
@@ -142,10 +142,9 @@ public static class BenchCommand
                     if (modes.Length > 1) io.Out.Write(mode ? "[graph] " : "[launched] ");
                     Generate(model, gen, io);
                 }
-                string afterLoop = Memory();
-                if (afterLoop != "—") io.Out.WriteLine($"GPU memory in use after the loop: {afterLoop} MiB");
+                if (ReadMemory() is { } afterLoop) io.Out.WriteLine($"GPU memory in use after the loop: {MiB(afterLoop)} MiB");
             }
-            if (highest > 0) io.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak GPU memory in use (highest reading, whole card): {highest >> 20:N0} MiB"));
+            if (highest > 0) io.Out.WriteLine($"peak GPU memory in use (highest reading, whole card): {MiB(highest)} MiB");
             if (cl.Flag("anatomy")) Anatomy(model, reps, io);
             return 0;
         }
@@ -154,6 +153,9 @@ public static class BenchCommand
             if (tempDir is not null) Directory.Delete(tempDir, recursive: true);
         }
     }
+
+    /// <summary>Bytes as whole MiB with thousands separators, or "—" where there is no reading.</summary>
+    private static string MiB(long? bytes) => bytes is { } b ? (b >> 20).ToString("N0", CultureInfo.InvariantCulture) : "—";
 
     /// <summary>Sets whether <paramref name="model"/> (when it is the tensor-core model) replays its layers from a recording; false when it cannot.</summary>
     private static bool Record(Dream.Kernels.Ilgpu.TensorCoreModel? model, bool on)

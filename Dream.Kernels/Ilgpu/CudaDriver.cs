@@ -83,19 +83,6 @@ internal static partial class CudaDriver
         if (status != 0) throw new InvalidOperationException($"{call} failed with CUDA error {status}");
     }
 
-    /// <summary>
-    /// Bytes of device memory in use on the current context's device, as the driver counts them (total − free:
-    /// every context and process on the card, this one's own context included — what nvidia-smi shows).
-    /// </summary>
-    public static long DeviceMemoryInUse()
-    {
-        Check(cuMemGetInfo_v2(out nuint free, out nuint total), "cuMemGetInfo_v2");
-        return (long)(total - free);
-    }
-
-    [LibraryImport(Library)]
-    private static partial int cuMemGetInfo_v2(out nuint free, out nuint total);
-
     /// <summary>CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: a call on this thread that cannot be recorded fails the capture.</summary>
     public const int CaptureThreadLocal = 1;
 

@@ -3,6 +3,7 @@ using Dream.Core.Model;
 using Dream.Core.Numerics;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 
 namespace Dream.Kernels.Ilgpu;
 
@@ -83,15 +84,17 @@ public sealed class TensorCoreModel : ISamplingForwardModel
     private bool _usesGraphs;
 
     /// <summary>
-    /// Bytes of device memory in use on the card as its driver counts them (weights, the current run state, the
-    /// recording, the CUDA context — and anything else on the card), or null off CUDA. Buffers are allocated once per
-    /// (batch, length) and none per step, so read after a length has run this is that length's peak.
+    /// Bytes of device memory in use on the card as its driver counts them — total − free, through ILGPU's own
+    /// binding of `cuMemGetInfo`: the weights, the current run state, the recording, the CUDA context, and anything
+    /// else on the card, as nvidia-smi shows it — or null off CUDA. Buffers are allocated once per (batch, length) and
+    /// none per step, so read after a length has run this is that length's peak.
     /// </summary>
     public long? DeviceMemoryInUse()
     {
         if (!_kernels.IsCuda) return null;
         _kernels.Accelerator.Bind();   // the driver answers for the calling thread's current context
-        return CudaDriver.DeviceMemoryInUse();
+        CudaException.ThrowIfFailed(CudaAPI.CurrentAPI.GetMemoryInfo(out long free, out long total));
+        return total - free;
     }
 
     /// <summary>Operations in the recorded layers of the current run state (0 when none are recorded).</summary>
